@@ -1,0 +1,261 @@
+"""The ``ganzoo`` command line. Thin: parse, call the library, print.
+
+Heavy modules (torch and everything that imports it) are imported inside the commands that
+need them, so ``ganzoo --help``, ``ganzoo list`` and ``ganzoo plugins`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganzoo import __version__
+from ganzoo.errors import GanzooError
+
+
+class UsageProblem(click.ClickException):
+    """A GanzooError shown as one line, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class GanzooGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GanzooError as exc:
+            raise UsageProblem(str(exc)) from None
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise GanzooError(f"--set takes key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            settings[key.strip()] = raw
+    return settings
+
+
+@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganzoo")
+def cli() -> None:
+    """ganzoo: a zoo of generative adversarial networks.
+
+    Sample a pretrained model, train an architecture on your data, export and share the result.
+    Architectures come from plugins; `ganzoo list` shows what is installed.
+
+    \b
+    ganzoo sample mlp-mnist -n 64 -o digits.png
+    ganzoo train mlp --data ../shared/data/mnist -o runs/mlp --steps 5000
+    ganzoo sample runs/mlp -o mine.png
+    """
+
+
+@cli.command("list")
+@click.option("--pretrained", is_flag=True, help="Only the pretrained models.")
+def list_command(pretrained: bool) -> None:
+    """List architectures and pretrained models."""
+    from ganzoo.plugins import get_zoo
+
+    zoo = get_zoo()
+    if not pretrained:
+        rows = [[e.name, e.plugin, e.description] for e in zoo.architectures]
+        click.echo(_table(rows, ["architecture", "plugin", "description"]))
+        click.echo()
+    rows = [[e.name, e.architecture, e.plugin, e.description] for e in zoo.pretrained]
+    click.echo(_table(rows, ["pretrained", "architecture", "plugin", "description"]))
+    if any(p.errors for p in zoo.plugins):
+        click.echo("\nsome plugins failed to load; run `ganzoo plugins` for details", err=True)
+
+
+@cli.command()
+@click.argument("name")
+def info(name: str) -> None:
+    """Show an architecture or a pretrained model (a name or a directory)."""
+    from ganzoo import hub
+    from ganzoo.plugins import get_zoo
+
+    zoo = get_zoo()
+    if name in zoo.architectures and not Path(name).is_dir():
+        _architecture_info(name)
+        return
+    source = hub.resolve(name)
+    if source.kind == "run":
+        raise GanzooError(f"{name} is a training run; `ganzoo export {name} -o DIR` makes a pretrained model")
+    config = hub.read_config(source.path)
+    shapes = hub.safetensors_shapes(source.path / hub.WEIGHTS)
+    params = sum(_prod(s) for s in shapes.values())
+    click.echo(f"{source.name}  ({config['architecture']}, from the {source.describe()})")
+    click.echo(f"  images      {'x'.join(map(str, config['image_shape']))} in {config.get('value_range')}")
+    click.echo(f"  parameters  {params:,} (generator, {config.get('dtype', '?')})")
+    for key, value in config["config"].items():
+        click.echo(f"  {key:<11} {value}")
+    for title in ("training", "dataset"):
+        if config.get(title):
+            click.echo(f"{title}:")
+            for key, value in config[title].items():
+                click.echo(f"  {key:<14} {value}")
+
+
+def _prod(shape: list[int]) -> int:
+    out = 1
+    for s in shape:
+        out *= s
+    return out
+
+
+def _architecture_info(name: str) -> None:
+    import dataclasses
+
+    from ganzoo.engine import TrainConfig
+    from ganzoo.engine.run import get_architecture
+    from ganzoo.plugins import get_zoo
+
+    entry = get_zoo().architectures.get(name)
+    arch = get_architecture(name)
+    config = arch.make_config()
+    g, d = arch.build_generator(config), arch.build_discriminator(config)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    click.echo(f"{name}  (plugin {entry.plugin}): {entry.description}")
+    click.echo(f"  generator      {count(g):,} parameters, makes {'x'.join(map(str, g.image_shape))}")
+    click.echo(f"  discriminator  {count(d):,} parameters")
+    click.echo("model config (--set key=value):")
+    for key, value in dataclasses.asdict(config).items():
+        click.echo(f"  {key:<16} {value}")
+    click.echo("training defaults:")
+    defaults = {**TrainConfig().to_dict(), **arch.training_defaults}
+    for key, value in defaults.items():
+        click.echo(f"  {key:<16} {value}")
+
+
+@cli.command()
+@click.argument("architecture")
+@click.option("--data", type=click.Path(path_type=Path), help="Dataset directory (e.g. MNIST idx files).")
+@click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
+@click.option("-o", "--out", "run_dir", required=True, type=click.Path(path_type=Path),
+              help="Run directory for logs, sample grids and checkpoints.")
+@click.option("--steps", type=int, help="Generator steps to train for.")
+@click.option("--batch-size", type=int)
+@click.option("--loss", help="Adversarial loss (see `ganzoo list`; default per architecture).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]))
+@click.option("--device", help="auto (default), cpu, cuda or cuda:N.")
+@click.option("--seed", type=int)
+@click.option("--resume", is_flag=True, help="Continue the run in -o from its last checkpoint.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any model or training setting, e.g. --set g_hidden=256 --set lr_d=1e-4.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def train(architecture: str, data: Path | None, dataset_name: str | None, run_dir: Path,
+          steps: int | None, batch_size: int | None, loss: str | None, precision: str | None,
+          device: str | None, seed: int | None, resume: bool, settings: tuple[str, ...],
+          progress: bool | None) -> None:
+    """Train ARCHITECTURE on --data, writing everything into the run directory -o."""
+    from ganzoo.engine import resume_run, start_run
+    from ganzoo.engine.run import read_run
+
+    options = {"batch_size": batch_size, "loss": loss, "precision": precision, "device": device,
+               "seed": seed}
+    chosen = {k: v for k, v in options.items() if v is not None}
+    chosen.update(_parse_settings(settings))
+    if resume:
+        record = read_run(run_dir)
+        if record["architecture"] != architecture:
+            raise GanzooError(f"{run_dir} trains {record['architecture']!r}, not {architecture!r}")
+        if chosen:
+            raise GanzooError(f"settings are fixed when a run starts; with --resume only --steps and "
+                              f"--data may be given (got {', '.join(chosen)})")
+        trainer = resume_run(run_dir, steps=steps, data=data, progress=progress)
+        click.echo(f"resuming {run_dir} at step {trainer.step}", err=True)
+    else:
+        if data is None:
+            raise GanzooError("--data is required to start a run")
+        if steps is not None:
+            chosen["steps"] = steps
+        trainer = start_run(architecture, data, run_dir, dataset_name=dataset_name,
+                            settings=chosen, progress=progress)
+    summary = trainer.fit()
+    click.echo(f"trained {summary['steps']} steps, {summary['images_seen']:,} images seen, "
+               f"{summary['train_seconds']}s on {summary['hardware']}; run in {run_dir}")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("-n", "num", default=64, show_default=True, help="Number of images.")
+@click.option("-o", "--out", default="samples.png", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="PNG file for the grid.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise.")
+@click.option("--nrow", type=int, help="Images per row (default: a square grid).")
+@click.option("--device", default="cpu", show_default=True)
+def sample(model: str, num: int, out: Path, seed: int, nrow: int | None, device: str) -> None:
+    """Sample a grid of images from MODEL: a pretrained name, a directory or a run."""
+    from ganzoo.engine.trainer import resolve_device
+    from ganzoo.hub import load_pretrained
+    from ganzoo.images import make_grid, save_image
+
+    if num < 1:
+        raise GanzooError("-n must be at least 1")
+    generator = load_pretrained(model, device=str(resolve_device(device)))
+    if generator.num_classes:
+        raise GanzooError(f"{model} is conditional; give --label (not supported by this model yet)")
+    images = generator.generate(num, seed=seed)
+    save_image(make_grid(images, nrow=nrow), out)
+    click.echo(f"wrote {num} samples from the {generator.source.describe()} to {out}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
+              help="Pretrained directory to write.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists (only once the new one is written).")
+@click.option("--no-ema", is_flag=True, help="Export the live generator instead of its EMA.")
+def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool) -> None:
+    """Export a training run's latest checkpoint as a pretrained directory."""
+    from ganzoo.hub import export_run
+
+    path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema)
+    click.echo(f"exported {run_dir} to {path}")
+
+
+@cli.command()
+def plugins() -> None:
+    """Installed plugins, their versions, hooks and load errors."""
+    from ganzoo.plugins import get_zoo
+
+    zoo = get_zoo()
+    rows = [[p.name, p.distribution, p.version, ",".join(h.removeprefix("register_") for h in p.hooks) or "-",
+             "ok" if not p.errors else "ERROR"] for p in zoo.plugins]
+    click.echo(_table(rows, ["plugin", "distribution", "version", "registers", "status"]))
+    for p in zoo.plugins:
+        for error in p.errors:
+            click.echo(f"{p.name}: {error}")
+
+
+def _add_plugin_commands() -> None:
+    from ganzoo.plugins import get_zoo
+
+    try:
+        get_zoo().manager.hook.register_commands(cli=cli)
+    except Exception as exc:  # noqa: BLE001 - a plugin's command must not take the CLI down
+        click.echo(f"warning: a plugin failed to add its commands: {exc}", err=True)
+
+
+def main() -> None:
+    _add_plugin_commands()
+    cli(prog_name="ganzoo")

@@ -1,0 +1,116 @@
+"""An in-memory uint8 image dataset, a seeded resumable batch sampler, and reader lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganzoo.errors import DataError
+
+
+@dataclass
+class ImageDataset:
+    """Images as one uint8 NCHW tensor (and int64 labels when labelled).
+
+    Kept as uint8 so even large sets fit in memory (or on the GPU); ``batch`` converts the
+    selected images to float in [-1, 1].
+    """
+
+    images: Tensor
+    labels: Tensor | None = None
+    num_classes: int | None = None
+    name: str = ""
+    path: str = ""
+    card: dict[str, Any] = field(default_factory=dict)
+    """Facts for model cards: ``license``, ``citation``, ``split``, ``hf_id``."""
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
+            raise DataError(f"{self.name}: images must be a uint8 NCHW tensor")
+        if len(self.images) == 0:
+            raise DataError(f"{self.name}: the dataset at {self.path} holds no images")
+        if self.labels is not None and len(self.labels) != len(self.images):
+            raise DataError(
+                f"{self.name}: {len(self.images)} images but {len(self.labels)} labels in {self.path}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.images.shape[1:]
+        return int(c), int(h), int(w)
+
+    def to(self, device: torch.device | str) -> "ImageDataset":
+        """A copy with its tensors on ``device``."""
+        labels = None if self.labels is None else self.labels.to(device)
+        return ImageDataset(self.images.to(device), labels, self.num_classes, self.name,
+                            self.path, self.card)
+
+    def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
+        """Images ``indices`` as float in [-1, 1] on ``device`` (plus ``label`` if labelled)."""
+        indices = indices.to(self.images.device)
+        images = self.images[indices].to(device, non_blocking=True)
+        out = {"image": images.float().div_(127.5).sub_(1.0)}
+        if self.labels is not None:
+            out["label"] = self.labels[indices].to(device, non_blocking=True)
+        return out
+
+
+class ShuffledBatches:
+    """Endless shuffled batches of indices; the order depends only on the seed and the epoch,
+    so ``state_dict`` (epoch and position) is all a resume needs."""
+
+    def __init__(self, num_items: int, batch_size: int, seed: int) -> None:
+        if batch_size > num_items:
+            raise DataError(f"batch size {batch_size} is larger than the dataset ({num_items} images)")
+        self.num_items, self.batch_size, self.seed = num_items, batch_size, seed
+        self.epoch, self.position = 0, 0
+        self._order: Tensor | None = None
+
+    def _epoch_order(self) -> Tensor:
+        if self._order is None:
+            rng = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            self._order = torch.randperm(self.num_items, generator=rng)
+        return self._order
+
+    def next(self) -> Tensor:
+        if self.position + self.batch_size > self.num_items:  # drop the ragged tail
+            self.epoch, self.position, self._order = self.epoch + 1, 0, None
+        start = self.position
+        self.position += self.batch_size
+        return self._epoch_order()[start : self.position]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position, self._order = int(state["epoch"]), int(state["position"]), None
+
+
+def load_dataset(path: str | Path, name: str | None = None) -> ImageDataset:
+    """Read the dataset at ``path`` with the reader ``name``, or the first whose detector
+    recognises the path."""
+    from ganzoo.plugins import get_zoo
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data path {path} does not exist; point --data at a dataset directory")
+    datasets = get_zoo().datasets
+    if name is not None:
+        entry = datasets.get(name)
+    else:
+        matches = [e for e in datasets if e.detect is not None and e.detect(path)]
+        if not matches:
+            known = ", ".join(datasets.names()) or "none"
+            raise DataError(
+                f"no dataset reader recognises {path} (readers: {known}); check the path "
+                "or name the reader with --dataset"
+            )
+        entry = matches[0]
+    return entry.load()(path)

@@ -1,0 +1,60 @@
+"""The Trainer's settings, with defaults an architecture may override."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ganzoo.errors import GanzooError
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 5000
+    """Generator steps to train for (each preceded by ``d_steps`` discriminator steps)."""
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 1
+    loss: str = "bce"
+    label_smoothing: float = 0.0
+    """One-sided: real targets become 1 - label_smoothing (losses that have targets)."""
+    ema: float = 0.999
+    """Decay of the generator's exponential moving average; 0 turns EMA off."""
+    precision: str = "fp32"
+    device: str = "auto"
+    seed: int = 0
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    preview_samples: int = 64
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
+        checks = [
+            (self.steps >= 1, "steps must be >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
+            (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas: two values in [0, 1)"),
+            (self.d_steps >= 1, "d_steps must be >= 1"),
+            (0 <= self.ema < 1, "ema must be in [0, 1) (0 turns it off)"),
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
+            (min(self.log_every, self.sample_every, self.checkpoint_every) >= 1,
+             "log_every, sample_every and checkpoint_every must be >= 1"),
+            (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise GanzooError(f"bad training setting: {message}")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

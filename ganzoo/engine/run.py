@@ -1,0 +1,168 @@
+"""Training runs on disk: start one from an architecture and a dataset, or resume one.
+
+A run directory holds ``run.json`` (what was asked for), ``log.jsonl``, ``samples/``,
+``checkpoints/`` and, at the end, ``loss_curve.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from ganzoo import __version__
+from ganzoo.data.dataset import ImageDataset, load_dataset
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine.config import TrainConfig
+from ganzoo.engine.trainer import Trainer
+from ganzoo.errors import DataError, GanzooError
+from ganzoo.interfaces import Architecture, Recipe
+from ganzoo.plugins import get_zoo
+
+RUN_FILE = "run.json"
+DATA_FIELDS = ("channels", "image_size", "num_classes")
+"""Config fields that are filled from the data when the user does not set them."""
+
+
+def get_architecture(name: str) -> Architecture:
+    return get_zoo().architectures.get(name).load()()
+
+
+def split_overrides(arch: Architecture, overrides: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Route ``--set key=value`` pairs to the model config or the training config."""
+    model_keys = [f.name for f in dataclasses.fields(arch.config_class)]
+    train_keys = TrainConfig.field_names()
+    model, train = {}, {}
+    for key, value in overrides.items():
+        if key in model_keys:
+            model[key] = value
+        elif key in train_keys:
+            train[key] = value
+        else:
+            close = difflib.get_close_matches(key, model_keys + train_keys, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise GanzooError(f"unknown setting {key!r} for {type(arch).__name__}{hint}")
+    return model, train
+
+
+def fit_config_to_data(arch: Architecture, model: dict, dataset: ImageDataset) -> dict:
+    """Fill channels / image_size / num_classes from the data; refuse contradictions."""
+    fields = {f.name for f in dataclasses.fields(arch.config_class)}
+    c, h, w = dataset.image_shape
+    facts: dict[str, Any] = {"channels": c, "image_size": h if h == w else None,
+                             "num_classes": dataset.num_classes}
+    model = dict(model)
+    for key in DATA_FIELDS:
+        if key not in fields:
+            continue
+        fact = facts[key]
+        if fact is None:
+            if key == "image_size":
+                raise DataError(f"images in {dataset.path} are {h}x{w}; this architecture needs square images")
+            if key not in model:
+                raise DataError(f"{dataset.name} has no labels; this architecture needs a labelled dataset")
+            continue
+        if key in model and model[key] != fact:
+            raise DataError(f"{key}={model[key]} was set but the data at {dataset.path} has {key}={fact}; "
+                            f"drop the setting or use matching data")
+        model[key] = fact
+    return model
+
+
+def build_recipe(arch: Architecture, model_config: Any, loss_name: str, label_smoothing: float) -> Recipe:
+    loss = get_zoo().losses.get(loss_name).load()(label_smoothing=label_smoothing)
+    return arch.build_recipe(model_config, loss)
+
+
+def _check_shapes(recipe: Recipe, dataset: ImageDataset) -> None:
+    made = tuple(getattr(recipe.generators[recipe.export_name], "image_shape", ()))
+    if made and made != dataset.image_shape:
+        raise DataError(
+            f"the generator makes {made} images but the data at {dataset.path} is "
+            f"{dataset.image_shape}; set channels/image_size to match the data"
+        )
+
+
+def start_run(
+    architecture: str,
+    data: str | Path,
+    run_dir: str | Path,
+    *,
+    dataset_name: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
+) -> Trainer:
+    """A Trainer for a new run in ``run_dir`` (which must be new or empty)."""
+    run_dir = Path(run_dir)
+    if (run_dir / RUN_FILE).exists():
+        raise GanzooError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
+    arch = get_architecture(architecture)
+    model_values, train_values = split_overrides(arch, settings or {})
+    train_config = TrainConfig(**{**arch.training_defaults, **train_values})
+    dataset = load_dataset(data, dataset_name)
+    model_values = fit_config_to_data(arch, model_values, dataset)
+    model_config = arch.make_config(model_values)
+    trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = {
+        "ganzoo_version": __version__,
+        "architecture": architecture,
+        "model_config": dataclasses.asdict(model_config),
+        "train_config": train_config.to_dict(),
+        "data": {"path": str(Path(data).resolve()), "dataset": dataset.name, "card": dataset.card},
+    }
+    (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    return trainer
+
+
+def _make_trainer(arch, model_config, train_config, dataset, run_dir, progress) -> Trainer:
+    torch.manual_seed(train_config.seed)
+    recipe = build_recipe(arch, model_config, train_config.loss, train_config.label_smoothing)
+    _check_shapes(recipe, dataset)
+    return Trainer(recipe, dataset, train_config, run_dir, progress=progress)
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / RUN_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GanzooError(f"{run_dir} is not a training run (no {RUN_FILE})") from None
+    except json.JSONDecodeError as exc:
+        raise GanzooError(f"{path} is not valid JSON: {exc}") from None
+
+
+def resume_run(
+    run_dir: str | Path,
+    *,
+    steps: int | None = None,
+    data: str | Path | None = None,
+    progress: bool | None = None,
+) -> Trainer:
+    """A Trainer that continues the run in ``run_dir`` from its latest checkpoint."""
+    run_dir = Path(run_dir)
+    record = read_run(run_dir)
+    ckpt.remove_partial_checkpoints(run_dir)
+    latest = ckpt.latest_checkpoint(run_dir)
+    arch = get_architecture(record["architecture"])
+    model_config = arch.make_config(record["model_config"])
+    train_values = dict(record["train_config"])
+    if steps is not None:
+        train_values["steps"] = steps
+    train_config = TrainConfig(**train_values)
+    dataset = load_dataset(data or record["data"]["path"], record["data"]["dataset"])
+    trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+    if latest is not None:
+        trainer.load(latest)
+    else:  # killed before its first checkpoint: start over, dropping the old log lines
+        trainer.truncate_log()
+    if steps is not None and steps != record["train_config"]["steps"]:
+        record["train_config"]["steps"] = steps
+        (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    return trainer

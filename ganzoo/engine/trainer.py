@@ -1,0 +1,238 @@
+"""The one training engine: generic over recipes, knows no architecture by name."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ganzoo.data.dataset import ImageDataset, ShuffledBatches
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine.config import TrainConfig
+from ganzoo.engine.ema import EMA
+from ganzoo.engine.precision import Precision
+from ganzoo.errors import GanzooError
+from ganzoo.images import make_grid, save_image
+from ganzoo.interfaces import Recipe
+
+LOG_FILE = "log.jsonl"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GanzooError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanzooError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
+    return device
+
+
+def hardware_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"CPU: {line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
+    except OSError:
+        pass
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+class Trainer:
+    """Trains a recipe on a dataset: D steps then a G step, EMA, logs, grids and checkpoints.
+
+    Everything a resume needs (step, optimizer, scaler, RNG and sampler states, every network
+    and the EMA) goes into the checkpoint, so a resumed run continues exactly where it was.
+    """
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        dataset: ImageDataset,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        progress: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.device = resolve_device(config.device)
+        self.recipe = recipe.to(self.device)
+        self.data = dataset.to(self.device) if self.device.type == "cuda" else dataset
+        self.precision = Precision(config.precision, self.device)
+        self.progress = progress
+        self.opt_g = self._adam(recipe.generators, config.lr_g)
+        self.opt_d = self._adam(recipe.discriminators, config.lr_d)
+        self.ema = EMA(recipe.generators, config.ema) if config.ema > 0 else None
+        self.batches = ShuffledBatches(len(dataset), config.batch_size, config.seed)
+        self.preview_inputs = recipe.preview_inputs(
+            config.preview_samples, torch.Generator().manual_seed(config.seed)
+        )
+        self.step = 0
+        self.train_seconds = 0.0
+        self._d_params = list(recipe.discriminators.parameters())
+
+    def _adam(self, modules: nn.Module, lr: float) -> torch.optim.Adam:
+        params = [p for p in modules.parameters() if p.requires_grad]
+        return torch.optim.Adam(params, lr=lr, betas=self.config.betas,
+                                foreach=self.device.type == "cpu" or None)
+
+    # -- one step -----------------------------------------------------------------------------
+
+    def train_step(self) -> dict[str, Tensor]:
+        """One generator step after ``d_steps`` discriminator steps; returns detached losses."""
+        recipe, precision = self.recipe, self.precision
+        for _ in range(self.config.d_steps):
+            batch = self.data.batch(self.batches.next(), self.device)
+            with precision.autocast():
+                d_out = recipe.discriminator_loss(batch)
+            precision.step(d_out["loss"], self.opt_d)
+        for p in self._d_params:  # no weight gradients for D during the G step
+            p.requires_grad_(False)
+        try:
+            with precision.autocast():
+                g_out = recipe.generator_loss(batch)
+            precision.step(g_out["loss"], self.opt_g)
+        finally:
+            for p in self._d_params:
+                p.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update()
+        self.step += 1
+        out = {f"d_{k}" if k != "loss" else "d_loss": v.detach() for k, v in d_out.items()}
+        out.update({f"g_{k}" if k != "loss" else "g_loss": v.detach() for k, v in g_out.items()})
+        return out
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def fit(self) -> dict[str, Any]:
+        """Train up to ``config.steps``; returns the training summary."""
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.recipe.train()
+        sums: dict[str, Tensor] = {}
+        window_steps, window_start = 0, time.perf_counter()
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step",
+                   disable=None if self.progress is None else not self.progress, dynamic_ncols=True)
+        try:
+            while self.step < cfg.steps:
+                losses = self.train_step()
+                for key, value in losses.items():
+                    sums[key] = sums[key] + value if key in sums else value.clone()
+                window_steps += 1
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    record = {k: v.item() / window_steps for k, v in sums.items()}  # syncs here
+                    elapsed = time.perf_counter() - window_start
+                    self.train_seconds += elapsed
+                    images = window_steps * cfg.batch_size * cfg.d_steps
+                    record = {"step": self.step, **record, "images_per_s": images / elapsed}
+                    self._log(record)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
+                    sums, window_steps, window_start = {}, 0, time.perf_counter()
+                if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                    self.write_samples()
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    self.save()
+                    window_start = time.perf_counter()  # don't bill checkpoint I/O as training
+        finally:
+            bar.close()
+        from ganzoo.engine.plots import plot_losses
+
+        plot_losses(self.run_dir / LOG_FILE, self.run_dir / "loss_curve.png")
+        return self.summary()
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.run_dir / LOG_FILE, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def sampling_generators(self) -> nn.ModuleDict:
+        return self.ema.module if self.ema is not None else self.recipe.generators  # type: ignore
+
+    @torch.no_grad()
+    def write_samples(self) -> Path:
+        generators = self.sampling_generators()
+        was_training = generators.training
+        generators.eval()
+        try:
+            images = self.recipe.preview(generators, self.preview_inputs)
+        finally:
+            generators.train(was_training)
+        return save_image(make_grid(images), self.run_dir / "samples" / f"step_{self.step:08d}.png")
+
+    def summary(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "steps": self.step,
+            "batch_size": cfg.batch_size,
+            "d_steps": cfg.d_steps,
+            "images_seen": self.step * cfg.batch_size * cfg.d_steps,
+            "train_seconds": round(self.train_seconds, 1),
+            "hardware": hardware_name(self.device),
+            "precision": cfg.precision,
+            "loss": cfg.loss,
+            "ema": cfg.ema,
+            "torch": torch.__version__,
+        }
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def save(self) -> Path:
+        tensors = {f"recipe.{k}": v for k, v in self.recipe.state_dict().items()}
+        if self.ema is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.module.state_dict().items()})
+        state = {
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "ema_updates": self.ema.updates if self.ema is not None else 0,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.precision.scaler.state_dict(),
+            "batches": self.batches.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "summary": self.summary(),
+        }
+        return ckpt.save_checkpoint(self.run_dir, self.step, tensors, state,
+                                    self.config.keep_checkpoints)
+
+    def load(self, path: Path) -> None:
+        """Restore everything from the checkpoint directory ``path``."""
+        tensors = ckpt.load_checkpoint_weights(path)
+        state = ckpt.load_checkpoint_state(path)
+        self.recipe.load_state_dict(_prefixed(tensors, "recipe."))
+        if self.ema is not None:
+            self.ema.module.load_state_dict(_prefixed(tensors, "ema."))
+            self.ema.updates = int(state["ema_updates"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.precision.scaler.load_state_dict(state["scaler"])
+        self.batches.load_state_dict(state["batches"])
+        torch.set_rng_state(state["rng_cpu"])
+        if state["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.step = int(state["step"])
+        self.train_seconds = float(state["train_seconds"])
+        self.truncate_log()
+
+    def truncate_log(self) -> None:
+        """Drop log lines written after the checkpoint by the process that was interrupted."""
+        log = self.run_dir / LOG_FILE
+        if not log.exists():
+            return
+        kept = [line for line in log.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        log.write_text("".join(line + "\n" for line in kept))
+
+
+def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -1,0 +1,278 @@
+"""Pretrained generators as directories in the Hub layout: config.json, model.safetensors,
+README.md (model card) and samples.png. The same layout on disk, in a plugin package and on
+the Hugging Face Hub. Nothing is pickled, ever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganzoo import __version__
+from ganzoo.errors import ArtifactError, GanzooError, UnknownNameError
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+CARD = "README.md"
+SAMPLES = "samples.png"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a model name resolved to: ``kind`` is directory, run or bundled."""
+
+    kind: str
+    path: Path
+    name: str
+
+    def describe(self) -> str:
+        where = {"directory": "local directory", "run": "training run", "bundled": "bundled copy"}
+        return f"{where[self.kind]} {self.path}"
+
+
+def resolve(name_or_path: str | Path) -> Source:
+    """A local directory (pretrained layout or training run), else a registered name."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        if (path / CONFIG).is_file():
+            return Source("directory", path, path.name)
+        if (path / "run.json").is_file():
+            return Source("run", path, path.name)
+        raise ArtifactError(f"{path} is neither a pretrained model (no {CONFIG}) nor a training run (no run.json)")
+    from ganzoo.plugins import get_zoo
+
+    name = str(name_or_path)
+    try:
+        entry = get_zoo().pretrained.get(name)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{exc} (a directory path works too)") from None
+    return Source("bundled", entry.path, entry.name)
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    path = Path(directory) / CONFIG
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing; a pretrained directory needs {CONFIG} and {WEIGHTS}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); re-export or re-download the model") from None
+    for key in ("architecture", "config", "image_shape"):
+        if key not in config:
+            raise ArtifactError(f"{path} has no {key!r}; it was not written by ganzoo save_pretrained")
+    return config
+
+
+def safetensors_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor shapes from a safetensors header, without loading the tensors (or torch)."""
+    try:
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > 100_000_000:
+                raise ValueError("header too large")
+            header = json.loads(handle.read(length))
+        return {k: v["shape"] for k, v in header.items() if k != "__metadata__"}
+    except (OSError, ValueError, struct.error, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{path} is not a readable safetensors file ({exc})") from None
+
+
+def _architecture_for(config: dict[str, Any], where: Path):
+    from ganzoo.plugins import get_zoo
+
+    name = config["architecture"]
+    architectures = get_zoo().architectures
+    if name not in architectures:
+        plugin = (config.get("plugin") or {}).get("distribution")
+        hint = f"pip install {plugin}" if plugin else "install the plugin that provides it"
+        raise ArtifactError(
+            f"{where / CONFIG} needs architecture {name!r}, which no installed plugin provides; "
+            f"{hint} (ganzoo plugins lists what is installed)"
+        )
+    return architectures.get(name).load()()
+
+
+def build_generator(config: dict[str, Any], where: Path):
+    arch = _architecture_for(config, where)
+    try:
+        model_config = arch.make_config(config["config"])
+    except GanzooError as exc:
+        raise ArtifactError(f"{where / CONFIG}: {exc}") from None
+    return arch.build_generator(model_config)
+
+
+def load_weights(module, tensors: dict, where: Path) -> None:
+    """Strict load with a one-line message for missing, unexpected or mis-shaped tensors."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    wrong = [k for k in own if k in tensors and tuple(own[k].shape) != tuple(tensors[k].shape)]
+    if missing or unexpected or wrong:
+        parts = []
+        if wrong:
+            k = wrong[0]
+            parts.append(f"{k} has shape {tuple(tensors[k].shape)}, the config needs {tuple(own[k].shape)}")
+        if missing:
+            parts.append(f"missing {', '.join(missing[:3])}")
+        if unexpected:
+            parts.append(f"unexpected {', '.join(unexpected[:3])}")
+        raise ArtifactError(f"weights in {where} do not match its config: {'; '.join(parts)}")
+    module.load_state_dict(tensors, strict=True)
+
+
+def _read_safetensors(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; re-export or re-download the model")
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ArtifactError(f"{path} is corrupt or not safetensors ({exc}); re-download the model") from None
+
+
+def load_pretrained(name_or_path: str | Path, device: str = "cpu", *, use_ema: bool = True):
+    """Rebuild a generator from a pretrained name, a pretrained directory or a training run.
+
+    The generator comes back in eval mode on ``device``; ``generator.pretrained_config`` holds
+    its config.json (for a run, the equivalent) and ``generator.source`` where it came from.
+    """
+    source = resolve(name_or_path)
+    if source.kind == "run":
+        generator, config = _load_from_run(source.path, use_ema)
+    else:
+        config = read_config(source.path)
+        generator = build_generator(config, source.path)
+        load_weights(generator, _read_safetensors(source.path / WEIGHTS), source.path / WEIGHTS)
+    generator.pretrained_config = config
+    generator.source = source
+    return generator.to(device).eval()
+
+
+def _load_from_run(run_dir: Path, use_ema: bool):
+    from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_weights
+    from ganzoo.engine.run import read_run
+
+    record = read_run(run_dir)
+    latest = latest_checkpoint(run_dir)
+    if latest is None:
+        raise ArtifactError(f"run {run_dir} has no checkpoint yet; train it longer or --resume it")
+    config = {"architecture": record["architecture"], "config": record["model_config"]}
+    generator = build_generator(config, run_dir)
+    tensors = load_checkpoint_weights(latest)
+    prefix = "ema.generator." if use_ema and any(k.startswith("ema.") for k in tensors) \
+        else "recipe.generators.generator."
+    load_weights(generator, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, latest)
+    config.update(_describe_generator(generator))
+    return generator, config
+
+
+def _describe_generator(generator) -> dict[str, Any]:
+    return {
+        "image_shape": list(generator.image_shape),
+        "value_range": [-1, 1],
+        "latent_dim": generator.latent_dim,
+        "num_classes": generator.num_classes,
+    }
+
+
+def _plugin_of(architecture: str) -> dict[str, str]:
+    from ganzoo.plugins import get_zoo
+
+    zoo = get_zoo()
+    entry = zoo.architectures.get(architecture)
+    info = next((p for p in zoo.plugins if p.name == entry.plugin), None)
+    return {"name": entry.plugin, "distribution": info.distribution if info else ""}
+
+
+def save_pretrained(
+    generator,
+    out_dir: str | Path,
+    *,
+    architecture: str,
+    model_config: Any,
+    training: dict[str, Any] | None = None,
+    dataset: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    sample_seed: int = 0,
+) -> Path:
+    """Write ``generator`` as a pretrained directory, atomically.
+
+    An existing non-empty ``out_dir`` is an error unless ``overwrite``; even then the old
+    directory is only replaced once the new one is completely written.
+    """
+    from safetensors.torch import save_file
+
+    from ganzoo.card import render_card
+    from ganzoo.images import make_grid, save_image
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise ArtifactError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
+    if dataclasses.is_dataclass(model_config):
+        model_config = dataclasses.asdict(model_config)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in generator.state_dict().items()}
+    config = {
+        "ganzoo_version": __version__,
+        "architecture": architecture,
+        "plugin": _plugin_of(architecture),
+        "config": model_config,
+        **_describe_generator(generator),
+        "dtype": str(next(iter(tensors.values())).dtype).removeprefix("torch."),
+        "training": training or {},
+        "dataset": dataset or {},
+    }
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        save_file(tensors, tmp / WEIGHTS)
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        n = 64
+        labels = None
+        if generator.num_classes:
+            import torch
+
+            labels = torch.arange(n) % generator.num_classes
+        images = generator.generate(n, seed=sample_seed, labels=labels)
+        save_image(make_grid(images, nrow=8), tmp / SAMPLES)
+        (tmp / CARD).write_text(render_card(out_dir.name, config))
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.rename(out_dir, old)
+            os.rename(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False,
+               use_ema: bool = True) -> Path:
+    """Turn a training run's latest checkpoint into a pretrained directory."""
+    from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_state
+    from ganzoo.engine.run import read_run
+
+    run_dir = Path(run_dir)
+    record = read_run(run_dir)
+    generator, _ = _load_from_run(run_dir, use_ema)
+    state = load_checkpoint_state(latest_checkpoint(run_dir))
+    training = dict(state.get("summary") or {})
+    return save_pretrained(
+        generator.eval(),
+        out_dir,
+        architecture=record["architecture"],
+        model_config=record["model_config"],
+        training=training,
+        dataset={"name": record["data"]["dataset"], **record["data"].get("card", {})},
+        overwrite=overwrite,
+    )

@@ -1,0 +1,210 @@
+"""The core concepts: Generator, Discriminator, AdversarialLoss, Recipe and Architecture.
+
+A plugin provides an ``Architecture`` (which builds a generator, a discriminator and the recipe
+that trains them from one config dataclass); the ``Trainer`` runs any recipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ganzoo.errors import GanzooError
+
+Batch = Mapping[str, Tensor]
+"""A training batch: ``"image"`` (float NCHW in [-1, 1]) and, for labelled data, ``"label"``."""
+
+
+class Generator(nn.Module):
+    """Maps its input to images in [-1, 1], NCHW.
+
+    Subclasses set ``image_shape`` (C, H, W) and either ``latent_dim`` (noise -> image, with
+    ``num_classes`` when conditional) or neither (image -> image).
+    """
+
+    image_shape: tuple[int, int, int]
+    latent_dim: int | None = None
+    num_classes: int | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def sample_latent(
+        self, n: int, *, generator: torch.Generator | None = None, device: torch.device | None = None
+    ) -> Tensor:
+        if self.latent_dim is None:
+            raise GanzooError(f"{type(self).__name__} takes images, not latent vectors")
+        return torch.randn(n, self.latent_dim, generator=generator, device=device or self.device)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        n: int = 64,
+        *,
+        seed: int | None = None,
+        z: Tensor | None = None,
+        labels: Tensor | None = None,
+    ) -> Tensor:
+        """Sample ``n`` images in eval mode without gradients (``seed`` makes it repeatable)."""
+        was_training = self.training
+        self.eval()
+        try:
+            if z is None:
+                rng = torch.Generator(device="cpu")
+                if seed is not None:
+                    rng.manual_seed(seed)
+                else:
+                    rng.seed()
+                z = self.sample_latent(n, generator=rng, device=torch.device("cpu"))
+            z = z.to(self.device)
+            if self.num_classes is not None:
+                if labels is None:
+                    raise GanzooError("this generator is conditional: give labels")
+                return self(z, labels.to(self.device))
+            return self(z)
+        finally:
+            self.train(was_training)
+
+
+class Discriminator(nn.Module):
+    """Images (and labels when conditional) -> logits, one per image or per patch."""
+
+
+class AdversarialLoss:
+    """The adversarial objective: ``d_loss`` for the discriminator, ``g_loss`` for the generator.
+
+    Logits are promoted to float32 before any reduction, so losses stay accurate under autocast.
+    Penalties that need the discriminator (gradient penalty, R1) are separate terms.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0.0 <= label_smoothing < 0.5:
+            raise GanzooError(f"label smoothing must be in [0, 0.5), got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    @abstractmethod
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor: ...
+
+    @abstractmethod
+    def g_loss(self, fake_logits: Tensor) -> Tensor: ...
+
+
+class Recipe(nn.Module):
+    """Binds the networks and losses of one family and says what one training step means.
+
+    ``discriminator_loss`` and ``generator_loss`` return dicts of named scalar tensors with a
+    ``"loss"`` entry. A recipe never calls backward or an optimizer: the Trainer does. The
+    Trainer optimises the parameters in ``generators`` and ``discriminators`` with one optimizer
+    each, keeps an EMA of ``generators`` and exports ``generators[export_name]``.
+    """
+
+    export_name: ClassVar[str] = "generator"
+
+    def __init__(self, generators: Mapping[str, nn.Module], discriminators: Mapping[str, nn.Module]):
+        super().__init__()
+        self.generators = nn.ModuleDict(generators)
+        self.discriminators = nn.ModuleDict(discriminators)
+
+    @abstractmethod
+    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]: ...
+
+    @abstractmethod
+    def generator_loss(self, batch: Batch) -> dict[str, Tensor]: ...
+
+    @abstractmethod
+    def preview_inputs(self, n: int, rng: torch.Generator) -> Any:
+        """Fixed inputs for the sample grids drawn during training (made on the CPU)."""
+
+    @abstractmethod
+    def preview(self, generators: nn.ModuleDict, inputs: Any) -> Tensor:
+        """Images for a sample grid from ``inputs``, using ``generators`` (live or EMA)."""
+
+
+class UnconditionalRecipe(Recipe):
+    """Noise -> image GAN: one generator, one discriminator, one adversarial loss.
+
+    The fake batch made for the last discriminator step is reused by the generator step (the
+    generator has not changed in between), which saves one generator forward pass per step.
+    """
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, loss: AdversarialLoss):
+        super().__init__({"generator": generator}, {"discriminator": discriminator})
+        self.loss = loss
+        self._fake: Tensor | None = None
+
+    @property
+    def generator(self) -> Generator:
+        return self.generators["generator"]  # type: ignore[return-value]
+
+    @property
+    def discriminator(self) -> Discriminator:
+        return self.discriminators["discriminator"]  # type: ignore[return-value]
+
+    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        real = batch["image"]
+        z = self.generator.sample_latent(real.shape[0], device=real.device)
+        fake = self.generator(z)
+        self._fake = fake
+        real_logits = self.discriminator(real)
+        fake_logits = self.discriminator(fake.detach())
+        loss = self.loss.d_loss(real_logits, fake_logits)
+        return {"loss": loss, "real_logit": real_logits.detach().float().mean(),
+                "fake_logit": fake_logits.detach().float().mean()}
+
+    def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        fake, self._fake = self._fake, None
+        if fake is None:
+            z = self.generator.sample_latent(batch["image"].shape[0], device=batch["image"].device)
+            fake = self.generator(z)
+        return {"loss": self.loss.g_loss(self.discriminator(fake))}
+
+    def preview_inputs(self, n: int, rng: torch.Generator) -> Tensor:
+        return self.generator.sample_latent(n, generator=rng, device=torch.device("cpu"))
+
+    def preview(self, generators: nn.ModuleDict, inputs: Tensor) -> Tensor:
+        generator = generators["generator"]
+        return generator(inputs.to(next(generator.parameters()).device))
+
+
+class Architecture(ABC):
+    """A GAN family. Plugins subclass it and register the class under a name.
+
+    ``config_class`` is a dataclass of the family's hyperparameters; fields named ``channels``,
+    ``image_size`` and ``num_classes`` are filled from the training data when not set.
+    ``training_defaults`` overrides the Trainer's defaults (``ganzoo.engine.TrainConfig``).
+    """
+
+    config_class: ClassVar[type]
+    training_defaults: ClassVar[dict[str, Any]] = {}
+    recipe_class: ClassVar[type[Recipe]] = UnconditionalRecipe
+
+    def make_config(self, values: Mapping[str, Any] | None = None) -> Any:
+        """Build the config from defaults and ``values``; unknown keys are an error."""
+        values = dict(values or {})
+        names = [f.name for f in dataclasses.fields(self.config_class)]
+        for key in values:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(names)}"
+                raise GanzooError(f"{type(self).__name__} has no config option {key!r}{hint}")
+        try:
+            return self.config_class(**values)
+        except (TypeError, ValueError) as exc:
+            raise GanzooError(f"bad {type(self).__name__} config: {exc}") from None
+
+    @abstractmethod
+    def build_generator(self, config: Any) -> Generator: ...
+
+    @abstractmethod
+    def build_discriminator(self, config: Any) -> Discriminator: ...
+
+    def build_recipe(self, config: Any, loss: AdversarialLoss) -> Recipe:
+        return self.recipe_class(self.build_generator(config), self.build_discriminator(config), loss)

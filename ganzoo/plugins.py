@@ -1,0 +1,177 @@
+"""The plugin manager: entry-point discovery with per-plugin isolation, and the zoo it builds.
+
+Every plugin, first-party or not, arrives through the ``ganzoo`` entry-point group. A plugin that
+raises on import or while registering is recorded (``ganzoo plugins`` shows it) and skipped;
+everything else keeps working. ``GANZOO_PLUGINS`` restricts loading to a comma-separated list
+of entry-point names; set to an empty string it loads none.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import pluggy
+
+from ganzoo import builtins, hookspecs
+from ganzoo.registry import (
+    ArchitectureEntry,
+    DatasetEntry,
+    LossEntry,
+    MetricEntry,
+    PretrainedEntry,
+    Registry,
+)
+
+ENTRY_POINT_GROUP = "ganzoo"
+CORE_PLUGIN = "ganzoo"
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str = ""
+    distribution: str = ""
+    version: str = ""
+    hooks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Zoo:
+    """Everything the installed plugins registered."""
+
+    architectures: Registry[ArchitectureEntry]
+    pretrained: Registry[PretrainedEntry]
+    losses: Registry[LossEntry]
+    datasets: Registry[DatasetEntry]
+    metrics: Registry[MetricEntry]
+    plugins: list[PluginInfo]
+    manager: pluggy.PluginManager
+
+
+def _selected_plugins() -> set[str] | None:
+    value = os.environ.get("GANZOO_PLUGINS")
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+    selected = _selected_plugins()
+    seen: set[str] = set()
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if selected is not None and ep.name not in selected:
+            continue
+        if ep.name in seen:  # the same distribution visible twice on sys.path
+            continue
+        seen.add(ep.name)
+        dist = ep.dist
+        info = PluginInfo(
+            name=ep.name,
+            module=ep.value,
+            distribution=dist.metadata["Name"] if dist else "",
+            version=dist.version if dist else "",
+        )
+        infos.append(info)
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take ganzoo down
+            info.errors.append(f"could not load: {_describe(exc)}")
+    for name in sorted((selected or set()) - seen):
+        infos.append(PluginInfo(name=name, errors=["named in GANZOO_PLUGINS but not installed"]))
+
+
+def _registrations(zoo: Zoo) -> dict[str, tuple[Registry, Callable[..., Any]]]:
+    """Hook name -> (registry, function turning register(...) arguments into an entry)."""
+
+    def target_entry(cls):
+        def make(plugin: str, name: str, target: Any, description: str = ""):
+            return cls(name=name, plugin=plugin, description=description, target=target)
+
+        return make
+
+    def dataset_entry(plugin: str, name: str, target: Any, description: str = "", detect=None):
+        return DatasetEntry(
+            name=name, plugin=plugin, description=description, target=target, detect=detect
+        )
+
+    def pretrained_entry(
+        plugin: str, name: str, path: str | Path, architecture: str, description: str = "", **extras
+    ):
+        return PretrainedEntry(
+            name=name,
+            plugin=plugin,
+            description=description,
+            path=Path(path),
+            architecture=architecture,
+            extras=extras,
+        )
+
+    return {
+        "register_architectures": (zoo.architectures, target_entry(ArchitectureEntry)),
+        "register_pretrained": (zoo.pretrained, pretrained_entry),
+        "register_losses": (zoo.losses, target_entry(LossEntry)),
+        "register_datasets": (zoo.datasets, dataset_entry),
+        "register_metrics": (zoo.metrics, target_entry(MetricEntry)),
+    }
+
+
+def build_zoo() -> Zoo:
+    """Load plugins and collect their registrations (use ``get_zoo`` for the cached one)."""
+    pm = pluggy.PluginManager("ganzoo")
+    pm.add_hookspecs(hookspecs)
+    core = PluginInfo(name=CORE_PLUGIN, module=builtins.__name__, distribution="ganzoo")
+    core.version = _own_version()
+    pm.register(builtins, name=CORE_PLUGIN)
+    infos = [core]
+    _load_entry_points(pm, infos)
+    zoo = Zoo(
+        architectures=Registry("architecture"),
+        pretrained=Registry("pretrained model"),
+        losses=Registry("loss"),
+        datasets=Registry("dataset"),
+        metrics=Registry("metric"),
+        plugins=infos,
+        manager=pm,
+    )
+    by_name = {info.name: info for info in infos}
+    order = {info.name: i for i, info in enumerate(infos)}
+    for hook_name, (registry, make_entry) in _registrations(zoo).items():
+        impls = getattr(pm.hook, hook_name).get_hookimpls()
+        for impl in sorted(impls, key=lambda i: order.get(i.plugin_name, len(order))):
+            info = by_name[impl.plugin_name]
+            info.hooks.append(hook_name)
+
+            def register(*args: Any, _plugin: str = impl.plugin_name, **kwargs: Any) -> None:
+                registry.add(make_entry(_plugin, *args, **kwargs))
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:  # noqa: BLE001 - isolate each plugin
+                info.errors.append(f"{hook_name} failed: {_describe(exc)}")
+    for impl in pm.hook.register_commands.get_hookimpls():
+        by_name[impl.plugin_name].hooks.append("register_commands")
+    return zoo
+
+
+def _own_version() -> str:
+    try:
+        return metadata.version("ganzoo")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+@functools.cache
+def get_zoo() -> Zoo:
+    """The zoo of the installed plugins, built once per process."""
+    return build_zoo()

@@ -1,0 +1,73 @@
+"""The MLP GAN: G = z -> Dense -> LeakyReLU -> Dense -> tanh; D = x -> Dense -> LeakyReLU -> 1."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from ganzoo.interfaces import Architecture, Discriminator, Generator
+
+
+@dataclass
+class MLPConfig:
+    latent_dim: int = 100
+    g_hidden: int = 128
+    d_hidden: int = 128
+    negative_slope: float = 0.01
+    channels: int = 1
+    image_size: int = 28
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "g_hidden", "d_hidden", "channels", "image_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
+
+
+class MLPGenerator(Generator):
+    def __init__(self, config: MLPConfig) -> None:
+        super().__init__()
+        self.latent_dim = config.latent_dim
+        self.image_shape = config.image_shape
+        self.net = nn.Sequential(
+            nn.Linear(config.latent_dim, config.g_hidden),
+            nn.LeakyReLU(config.negative_slope),
+            nn.Linear(config.g_hidden, math.prod(self.image_shape)),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *self.image_shape)
+
+
+class MLPDiscriminator(Discriminator):
+    def __init__(self, config: MLPConfig) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(math.prod(config.image_shape), config.d_hidden),
+            nn.LeakyReLU(config.negative_slope),
+            nn.Linear(config.d_hidden, 1),
+        )
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net(images).squeeze(1)
+
+
+class MLPGAN(Architecture):
+    """Non-saturating BCE, Adam; images scaled to [-1, 1]."""
+
+    config_class = MLPConfig
+    training_defaults = {"batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
+                         "loss": "bce"}
+
+    def build_generator(self, config: MLPConfig) -> MLPGenerator:
+        return MLPGenerator(config)
+
+    def build_discriminator(self, config: MLPConfig) -> MLPDiscriminator:
+        return MLPDiscriminator(config)
