@@ -248,12 +248,9 @@ def plugins() -> None:
 
 
 def _add_plugin_commands() -> None:
-    from ganzoo.plugins import get_zoo
+    from ganzoo.plugins import add_plugin_commands, get_zoo
 
-    try:
-        get_zoo().manager.hook.register_commands(cli=cli)
-    except Exception as exc:  # noqa: BLE001 - a plugin's command must not take the CLI down
-        click.echo(f"warning: a plugin failed to add its commands: {exc}", err=True)
+    add_plugin_commands(get_zoo(), cli)
 
 
 def main() -> None:

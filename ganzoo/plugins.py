@@ -67,13 +67,10 @@ def _describe(exc: BaseException) -> str:
 
 def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     selected = _selected_plugins()
-    seen: set[str] = set()
+    loaded: dict[str, PluginInfo] = {}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if selected is not None and ep.name not in selected:
             continue
-        if ep.name in seen:  # the same distribution visible twice on sys.path
-            continue
-        seen.add(ep.name)
         dist = ep.dist
         info = PluginInfo(
             name=ep.name,
@@ -81,13 +78,27 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Non
             distribution=dist.metadata["Name"] if dist else "",
             version=dist.version if dist else "",
         )
+        if ep.name == CORE_PLUGIN:
+            info.errors.append(f"the plugin name {CORE_PLUGIN!r} is reserved for the core; not loaded")
+            infos.append(info)
+            continue
+        first = loaded.get(ep.name)
+        if first is not None:
+            if first.distribution != info.distribution:  # else: one package seen twice on sys.path
+                info.errors.append(
+                    f"plugin name {ep.name!r} is taken by {first.distribution!r}; "
+                    f"{info.distribution!r} was not loaded (uninstall one of them)"
+                )
+                infos.append(info)
+            continue
+        loaded[ep.name] = info
         infos.append(info)
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not take ganzoo down
             info.errors.append(f"could not load: {_describe(exc)}")
-    for name in sorted((selected or set()) - seen):
+    for name in sorted((selected or set()) - set(loaded) - {CORE_PLUGIN}):
         infos.append(PluginInfo(name=name, errors=["named in GANZOO_PLUGINS but not installed"]))
 
 
@@ -162,6 +173,16 @@ def build_zoo() -> Zoo:
     for impl in pm.hook.register_commands.get_hookimpls():
         by_name[impl.plugin_name].hooks.append("register_commands")
     return zoo
+
+
+def add_plugin_commands(zoo: Zoo, cli: Any) -> None:
+    """Let each plugin add its click commands; one that fails is recorded and skipped."""
+    by_name = {info.name: info for info in zoo.plugins}
+    for impl in zoo.manager.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # noqa: BLE001 - isolate each plugin
+            by_name[impl.plugin_name].errors.append(f"register_commands failed: {_describe(exc)}")
 
 
 def _own_version() -> str:

@@ -89,7 +89,7 @@ class Registry(Generic[E]):
         self._entries: dict[str, E] = {}
 
     def add(self, entry: E) -> None:
-        if not isinstance(entry.name, str) or not _NAME.match(entry.name):
+        if not isinstance(entry.name, str) or not _NAME.fullmatch(entry.name):
             raise GanzooError(
                 f"plugin {entry.plugin!r} registered {self.kind} name {entry.name!r}: names are "
                 "lowercase letters, digits, '-', '_' and '.'"

@@ -181,7 +181,7 @@ class Trainer:
             "precision": cfg.precision,
             "loss": cfg.loss,
             "ema": cfg.ema,
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),
         }
 
     # -- checkpoints --------------------------------------------------------------------------

@@ -1,0 +1,164 @@
+"""Shared fixtures: the data directory, a fresh plugin zoo per test, the ``ganzoo`` command in a
+subprocess, and third-party plugins installed (or written) outside the repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pytest
+
+from ganzoo.plugins import get_zoo
+
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
+DATA_ROOT = Path(os.environ.get("GANZOO_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+"""The shared, read-only data directory (``../shared/data`` next to the repository)."""
+
+PLUGIN_FIXTURES = ("ganzoo_toy", "ganzoo_broken")
+"""Packages under tests/fixtures that ``plugin_site`` pip-installs."""
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    if not DATA_ROOT.is_dir():
+        pytest.fail(
+            f"shared data directory {DATA_ROOT} is missing; set GANZOO_DATA to the directory that "
+            "holds mnist/ (the tests need the real data and do not skip without it)"
+        )
+    return DATA_ROOT
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(data_root: Path) -> Path:
+    path = data_root / "mnist"
+    if not any((path / f"train-images-idx3-ubyte{ext}").is_file() for ext in (".gz", "")):
+        pytest.fail(
+            f"MNIST is missing: {path} has no train-images-idx3-ubyte(.gz); set GANZOO_DATA to a "
+            "directory whose mnist/ holds the four idx files"
+        )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_zoo(monkeypatch: pytest.MonkeyPatch):
+    """Each test sees the installed plugins as of its own environment.
+
+    ``get_zoo`` is cached per process, so the cache is cleared before and after every test
+    (a test's ``monkeypatch.setenv("GANZOO_PLUGINS", ...)`` then takes effect). A
+    ``GANZOO_PLUGINS`` from the developer's shell is removed so tests start from "all plugins".
+    """
+    monkeypatch.delenv("GANZOO_PLUGINS", raising=False)
+    get_zoo.cache_clear()
+    yield
+    get_zoo.cache_clear()
+
+
+RunGanzoo = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def run_ganzoo() -> RunGanzoo:
+    """``run_ganzoo(args, env=None, cwd=None)``: ``python -m ganzoo *args`` in a subprocess.
+
+    ``env`` holds overrides on top of the current environment; a value of ``None`` removes
+    that variable. Returns the CompletedProcess (text, stdout and stderr captured).
+    """
+
+    def run(
+        args: list[str] | tuple[str, ...],
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = dict(os.environ)
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = str(value)
+        return subprocess.run(
+            [sys.executable, "-m", "ganzoo", *map(str, args)],
+            env=full_env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with the fixture plugins ganzoo-toy and ganzoo-broken pip-installed into it.
+
+    Put it on PYTHONPATH (subprocesses) or sys.path (``plugin_sys_path``) to "install" them.
+    The packages are copied out of the repository first: an in-tree build writes build/ and
+    *.egg-info next to the sources.
+    """
+    root = tmp_path_factory.mktemp("plugin-site")
+    target = root / "site"
+    sources = []
+    for name in PLUGIN_FIXTURES:
+        source = root / "src" / name
+        shutil.copytree(FIXTURES / name, source,
+                        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        sources.append(str(source))
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+         "--disable-pip-version-check", "--target", str(target), *sources],
+        capture_output=True, text=True, timeout=300,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"pip could not install {', '.join(PLUGIN_FIXTURES)}:\n{result.stdout}\n{result.stderr}")
+    return target
+
+
+@pytest.fixture
+def plugin_sys_path(monkeypatch: pytest.MonkeyPatch):
+    """``add(path)`` puts ``path`` first on sys.path for this test (entry points and modules in
+    it become visible in-process); afterwards the modules imported from it are forgotten."""
+    prefixes: list[str] = []
+
+    def add(path: Path) -> Path:
+        monkeypatch.syspath_prepend(str(path))
+        prefixes.extend({os.path.join(str(path), ""), os.path.join(str(Path(path).resolve()), "")})
+        return path
+
+    yield add
+    if prefixes:
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if isinstance(file, str) and file.startswith(tuple(prefixes)):
+                del sys.modules[name]
+
+
+@pytest.fixture
+def make_plugin(tmp_path: Path) -> Callable[..., Path]:
+    """``make_plugin(entry_point, source, distribution=None)`` writes an installed-looking plugin:
+    a module holding ``source`` and a ``*.dist-info`` whose ``entry_points.txt`` registers it
+    under ``entry_point`` in the ``ganzoo`` group. Returns the directory to put on the path.
+
+    Module names are unique per call, so tests never see each other's cached modules.
+    """
+    root = tmp_path / f"plugins-{uuid.uuid4().hex[:8]}"
+    root.mkdir()
+
+    def make(entry_point: str, source: str, distribution: str | None = None) -> Path:
+        module = f"ganzoo_test_{entry_point.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+        distribution = distribution or f"ganzoo-test-{entry_point}"
+        (root / f"{module}.py").write_text(source)
+        info = root / f"{distribution.replace('-', '_')}-0.0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.0.1\n"
+        )
+        (info / "entry_points.txt").write_text(f"[ganzoo]\n{entry_point} = {module}\n")
+        return root
+
+    return make
