@@ -28,7 +28,7 @@ def render_card(name: str, config: dict[str, Any]) -> str:
     lines = [
         f"# {name}",
         "",
-        f"A `{arch}` generator from [ganzoo](https://pypi.org/project/ganzoo/), making "
+        f"A generator of architecture `{arch}` from [ganzoo](https://pypi.org/project/ganzoo/), making "
         f"{h}x{w} images with {c} channel{'s' if c > 1 else ''} in [-1, 1].",
         "",
         "![samples](samples.png)",

@@ -63,9 +63,11 @@ def read_config(directory: Path) -> dict[str, Any]:
         raise ArtifactError(f"{path} is missing; a pretrained directory needs {CONFIG} and {WEIGHTS}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{path} is not valid JSON ({exc}); re-export or re-download the model") from None
-    for key in ("architecture", "config", "image_shape"):
-        if key not in config:
-            raise ArtifactError(f"{path} has no {key!r}; it was not written by ganzoo save_pretrained")
+    if not isinstance(config, dict):
+        raise ArtifactError(f"{path} must hold a JSON object; it was not written by ganzoo save_pretrained")
+    for key, kind in (("architecture", str), ("config", dict), ("image_shape", list)):
+        if not isinstance(config.get(key), kind):
+            raise ArtifactError(f"{path} has no valid {key!r}; it was not written by ganzoo save_pretrained")
     return config
 
 
@@ -103,7 +105,10 @@ def build_generator(config: dict[str, Any], where: Path):
         model_config = arch.make_config(config["config"])
     except GanzooError as exc:
         raise ArtifactError(f"{where / CONFIG}: {exc}") from None
-    return arch.build_generator(model_config)
+    try:
+        return arch.build_generator(model_config)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ArtifactError(f"{where / CONFIG}: cannot build the generator ({exc})") from None
 
 
 def load_weights(module, tensors: dict, where: Path) -> None:
@@ -244,6 +249,10 @@ def save_pretrained(
         images = generator.generate(n, seed=sample_seed, labels=labels)
         save_image(make_grid(images, nrow=8), tmp / SAMPLES)
         (tmp / CARD).write_text(render_card(out_dir.name, config))
+        umask = os.umask(0)
+        os.umask(umask)
+        for file in tmp.iterdir():  # safetensors writes 0600; a published model is world-readable
+            file.chmod(0o666 & ~umask)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
             os.rename(out_dir, old)

@@ -6,8 +6,6 @@ that trains them from one config dataclass); the ``Trainer`` runs any recipe.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Mapping
 
@@ -187,18 +185,11 @@ class Architecture(ABC):
     recipe_class: ClassVar[type[Recipe]] = UnconditionalRecipe
 
     def make_config(self, values: Mapping[str, Any] | None = None) -> Any:
-        """Build the config from defaults and ``values``; unknown keys are an error."""
-        values = dict(values or {})
-        names = [f.name for f in dataclasses.fields(self.config_class)]
-        for key in values:
-            if key not in names:
-                close = difflib.get_close_matches(key, names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(names)}"
-                raise GanzooError(f"{type(self).__name__} has no config option {key!r}{hint}")
-        try:
-            return self.config_class(**values)
-        except (TypeError, ValueError) as exc:
-            raise GanzooError(f"bad {type(self).__name__} config: {exc}") from None
+        """Build the config from defaults and ``values``; unknown keys and values of the wrong
+        type are one-line errors."""
+        from ganzoo.settings import build_settings
+
+        return build_settings(self.config_class, values or {}, type(self).__name__)
 
     @abstractmethod
     def build_generator(self, config: Any) -> Generator: ...

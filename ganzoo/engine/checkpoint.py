@@ -81,8 +81,10 @@ def save_checkpoint(
         _fsync_dir(root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for _, old in list_checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    for _, old in list_checkpoints(run_dir)[:-keep]:  # rename first: never a half-deleted step_*
+        stale = root / f".stale-{old.name}-{os.getpid()}"
+        os.rename(old, stale)
+        shutil.rmtree(stale, ignore_errors=True)
     return final
 
 

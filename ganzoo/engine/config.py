@@ -35,12 +35,11 @@ class TrainConfig:
     preview_samples: int = 64
 
     def __post_init__(self) -> None:
-        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
         checks = [
             (self.steps >= 1, "steps must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
-            (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas: two values in [0, 1)"),
+            (all(0 <= b < 1 for b in self.betas), "betas must be two values in [0, 1)"),
             (self.d_steps >= 1, "d_steps must be >= 1"),
             (0 <= self.ema < 1, "ema must be in [0, 1) (0 turns it off)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
@@ -51,6 +50,13 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise GanzooError(f"bad training setting: {message}")
+
+    @classmethod
+    def from_settings(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Checked construction: unknown keys and wrongly typed values are one-line errors."""
+        from ganzoo.settings import build_settings
+
+        return build_settings(cls, values, "training")
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from ganzoo.fileio import read_jsonl
 
 
 def plot_losses(log_path: Path, out_path: Path) -> Path | None:
@@ -15,7 +16,7 @@ def plot_losses(log_path: Path, out_path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    records = [r for r in read_jsonl(log_path) if isinstance(r.get("step"), (int, float))]
     keys = sorted({k for r in records for k in r if k.endswith("loss")})
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     for key in keys:

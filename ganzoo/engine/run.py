@@ -20,6 +20,7 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import DataError, GanzooError
+from ganzoo.fileio import atomic_write_text
 from ganzoo.interfaces import Architecture, Recipe
 from ganzoo.plugins import get_zoo
 
@@ -104,7 +105,7 @@ def start_run(
         raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
     arch = get_architecture(architecture)
     model_values, train_values = split_overrides(arch, settings or {})
-    train_config = TrainConfig(**{**arch.training_defaults, **train_values})
+    train_config = TrainConfig.from_settings({**arch.training_defaults, **train_values})
     dataset = load_dataset(data, dataset_name)
     model_values = fit_config_to_data(arch, model_values, dataset)
     model_config = arch.make_config(model_values)
@@ -117,7 +118,7 @@ def start_run(
         "train_config": train_config.to_dict(),
         "data": {"path": str(Path(data).resolve()), "dataset": dataset.name, "card": dataset.card},
     }
-    (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer
 
 
@@ -155,7 +156,7 @@ def resume_run(
     train_values = dict(record["train_config"])
     if steps is not None:
         train_values["steps"] = steps
-    train_config = TrainConfig(**train_values)
+    train_config = TrainConfig.from_settings(train_values)
     dataset = load_dataset(data or record["data"]["path"], record["data"]["dataset"])
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
@@ -164,5 +165,5 @@ def resume_run(
         trainer.truncate_log()
     if steps is not None and steps != record["train_config"]["steps"]:
         record["train_config"]["steps"] = steps
-        (run_dir / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer

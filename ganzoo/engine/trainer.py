@@ -17,6 +17,7 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.precision import Precision
 from ganzoo.errors import GanzooError
+from ganzoo.fileio import atomic_write_text, read_jsonl
 from ganzoo.images import make_grid, save_image
 from ganzoo.interfaces import Recipe
 
@@ -229,9 +230,8 @@ class Trainer:
         log = self.run_dir / LOG_FILE
         if not log.exists():
             return
-        kept = [line for line in log.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= self.step]
-        log.write_text("".join(line + "\n" for line in kept))
+        kept = [r for r in read_jsonl(log) if r.get("step", 0) <= self.step]
+        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
