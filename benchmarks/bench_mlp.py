@@ -95,8 +95,8 @@ def make_engine(dataset, batch_size: int, ema: float, run_dir: str, seed: int = 
     torch.manual_seed(seed)
     arch = get_architecture("mlp")
     cfg = arch.make_config({})
-    recipe = build_recipe(arch, cfg, "bce", 0.0)
     config = TrainConfig(batch_size=batch_size, ema=ema, device="cpu", seed=seed)
+    recipe = build_recipe(arch, cfg, config)
     return Trainer(recipe, dataset, config, run_dir=run_dir, progress=False)
 
 

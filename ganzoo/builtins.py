@@ -12,9 +12,16 @@ from ganzoo.hookspecs import hookimpl
 def register_losses(register: Callable[..., None]) -> None:
     register("bce", "ganzoo.losses:NonSaturatingLoss", "non-saturating BCE (Goodfellow et al.)")
     register("minimax", "ganzoo.losses:MinimaxLoss", "original minimax BCE")
-    register("wgan", "ganzoo.losses:WassersteinLoss", "Wasserstein critic loss")
+    register("wgan", "ganzoo.losses:WassersteinLoss", "WGAN with weight clipping, RMSprop, 5 critic steps")
+    register("wgan-gp", "ganzoo.losses:WassersteinGPLoss", "WGAN with gradient penalty (lambda 10)")
     register("hinge", "ganzoo.losses:HingeLoss", "hinge loss")
     register("lsgan", "ganzoo.losses:LeastSquaresLoss", "least-squares loss")
+
+
+def has_images(path: Path) -> bool:
+    from ganzoo.data.folder import has_images as folder_has_images  # numpy/PIL only when used
+
+    return folder_has_images(path)
 
 
 def looks_like_mnist(path: Path) -> bool:
@@ -28,4 +35,10 @@ def register_datasets(register: Callable[..., None]) -> None:
         "ganzoo.data.mnist:load_mnist",
         "MNIST idx files (train split), 28x28 grey, 10 classes",
         detect=looks_like_mnist,
+    )
+    register(
+        "image-folder",
+        "ganzoo.data.folder:load_image_folder",
+        "a folder of JPEG/PNG images (recursive), centre-cropped and resized to a square",
+        detect=has_images,
     )

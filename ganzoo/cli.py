@@ -115,6 +115,12 @@ def info(name: str) -> None:
                 click.echo(f"  {key:<14} {value}")
 
 
+def torch_full(n: int, value: int):
+    import torch
+
+    return torch.full((n,), value, dtype=torch.long)
+
+
 def _prod(shape: list[int]) -> int:
     out = 1
     for s in shape:
@@ -201,20 +207,33 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
 @click.option("-o", "--out", default="samples.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG file for the grid.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise.")
+@click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
 @click.option("--nrow", type=int, help="Images per row (default: a square grid).")
 @click.option("--device", default="cpu", show_default=True)
-def sample(model: str, num: int, out: Path, seed: int, nrow: int | None, device: str) -> None:
+def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: int | None,
+           device: str) -> None:
     """Sample a grid of images from MODEL: a pretrained name, a directory or a run."""
+    if num < 1:
+        raise GanzooError("-n must be at least 1")
     from ganzoo.engine.trainer import resolve_device
     from ganzoo.hub import load_pretrained
     from ganzoo.images import make_grid, save_image
+    from ganzoo.interfaces import class_rows
 
-    if num < 1:
-        raise GanzooError("-n must be at least 1")
     generator = load_pretrained(model, device=str(resolve_device(device)))
-    if generator.num_classes:
-        raise GanzooError(f"{model} is conditional; give --label (not supported by this model yet)")
-    images = generator.generate(num, seed=seed)
+    classes = generator.num_classes
+    labels = None
+    if classes is None and label is not None:
+        raise GanzooError(f"{model} is not conditional; drop --label")
+    if classes is not None:
+        if label is None:
+            labels = class_rows(classes, num)
+            nrow = nrow or len(labels) // classes
+        elif not 0 <= label < classes:
+            raise GanzooError(f"label {label} is out of range: {model} has classes 0 to {classes - 1}")
+        else:
+            labels = torch_full(num, label)
+    images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels)
     save_image(make_grid(images, nrow=nrow), out)
     click.echo(f"wrote {num} samples from the {generator.source.describe()} to {out}")
 

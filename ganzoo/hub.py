@@ -240,14 +240,14 @@ def save_pretrained(
     try:
         save_file(tensors, tmp / WEIGHTS)
         (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-        n = 64
-        labels = None
+        labels, nrow = None, 8
         if generator.num_classes:
-            import torch
+            from ganzoo.interfaces import class_rows
 
-            labels = torch.arange(n) % generator.num_classes
-        images = generator.generate(n, seed=sample_seed, labels=labels)
-        save_image(make_grid(images, nrow=8), tmp / SAMPLES)
+            labels = class_rows(generator.num_classes, 80)
+            nrow = len(labels) // generator.num_classes
+        images = generator.generate(64 if labels is None else len(labels), seed=sample_seed, labels=labels)
+        save_image(make_grid(images, nrow=nrow), tmp / SAMPLES)
         (tmp / CARD).write_text(render_card(out_dir.name, config))
         umask = os.umask(0)
         os.umask(umask)

@@ -7,7 +7,8 @@ that trains them from one config dataclass); the ``Trainer`` runs any recipe.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -70,6 +71,11 @@ class Generator(nn.Module):
             self.train(was_training)
 
 
+def class_rows(num_classes: int, n: int) -> Tensor:
+    """Labels for a grid with one row per class: ``max(1, n // num_classes)`` of each."""
+    return torch.arange(num_classes).repeat_interleave(max(1, n // num_classes))
+
+
 class Discriminator(nn.Module):
     """Images (and labels when conditional) -> logits, one per image or per patch."""
 
@@ -82,6 +88,8 @@ class AdversarialLoss:
     """
 
     name: ClassVar[str] = ""
+    training_defaults: ClassVar[dict[str, Any]] = {}
+    """Training settings this loss needs (e.g. WGAN's clipping and RMSprop); user settings win."""
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         if not 0.0 <= label_smoothing < 0.5:
@@ -125,51 +133,21 @@ class Recipe(nn.Module):
     def preview(self, generators: nn.ModuleDict, inputs: Any) -> Tensor:
         """Images for a sample grid from ``inputs``, using ``generators`` (live or EMA)."""
 
+    def preview_columns(self, inputs: Any) -> int | None:
+        """Images per row of the sample grid (None: a square grid)."""
+        return None
 
-class UnconditionalRecipe(Recipe):
-    """Noise -> image GAN: one generator, one discriminator, one adversarial loss.
 
-    The fake batch made for the last discriminator step is reused by the generator step (the
-    generator has not changed in between), which saves one generator forward pass per step.
-    """
+@dataclass
+class RecipeOptions:
+    """Training choices a recipe applies inside its losses (set from the TrainConfig)."""
 
-    def __init__(self, generator: Generator, discriminator: Discriminator, loss: AdversarialLoss):
-        super().__init__({"generator": generator}, {"discriminator": discriminator})
-        self.loss = loss
-        self._fake: Tensor | None = None
-
-    @property
-    def generator(self) -> Generator:
-        return self.generators["generator"]  # type: ignore[return-value]
-
-    @property
-    def discriminator(self) -> Discriminator:
-        return self.discriminators["discriminator"]  # type: ignore[return-value]
-
-    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
-        real = batch["image"]
-        z = self.generator.sample_latent(real.shape[0], device=real.device)
-        fake = self.generator(z)
-        self._fake = fake
-        real_logits = self.discriminator(real)
-        fake_logits = self.discriminator(fake.detach())
-        loss = self.loss.d_loss(real_logits, fake_logits)
-        return {"loss": loss, "real_logit": real_logits.detach().float().mean(),
-                "fake_logit": fake_logits.detach().float().mean()}
-
-    def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
-        fake, self._fake = self._fake, None
-        if fake is None:
-            z = self.generator.sample_latent(batch["image"].shape[0], device=batch["image"].device)
-            fake = self.generator(z)
-        return {"loss": self.loss.g_loss(self.discriminator(fake))}
-
-    def preview_inputs(self, n: int, rng: torch.Generator) -> Tensor:
-        return self.generator.sample_latent(n, generator=rng, device=torch.device("cpu"))
-
-    def preview(self, generators: nn.ModuleDict, inputs: Tensor) -> Tensor:
-        generator = generators["generator"]
-        return generator(inputs.to(next(generator.parameters()).device))
+    gp_weight: float = 0.0
+    """WGAN-GP gradient penalty on interpolates of real and fake (Gulrajani et al.)."""
+    r1_weight: float = 0.0
+    """R1 penalty on real images (Mescheder et al.)."""
+    augment: Callable[[Tensor], Tensor] | None = None
+    """A differentiable augmentation applied to every image the discriminator sees."""
 
 
 class Architecture(ABC):
@@ -182,7 +160,8 @@ class Architecture(ABC):
 
     config_class: ClassVar[type]
     training_defaults: ClassVar[dict[str, Any]] = {}
-    recipe_class: ClassVar[type[Recipe]] = UnconditionalRecipe
+    recipe_class: ClassVar[type[Recipe] | None] = None
+    """None: the core's unconditional or conditional recipe, chosen by the generator."""
 
     def make_config(self, values: Mapping[str, Any] | None = None) -> Any:
         """Build the config from defaults and ``values``; unknown keys and values of the wrong
@@ -197,5 +176,11 @@ class Architecture(ABC):
     @abstractmethod
     def build_discriminator(self, config: Any) -> Discriminator: ...
 
-    def build_recipe(self, config: Any, loss: AdversarialLoss) -> Recipe:
-        return self.recipe_class(self.build_generator(config), self.build_discriminator(config), loss)
+    def build_recipe(self, config: Any, loss: AdversarialLoss, options: RecipeOptions | None = None) -> Recipe:
+        from ganzoo.recipes import ConditionalRecipe, UnconditionalRecipe
+
+        generator = self.build_generator(config)
+        recipe_class = self.recipe_class or (
+            ConditionalRecipe if generator.num_classes else UnconditionalRecipe
+        )
+        return recipe_class(generator, self.build_discriminator(config), loss, options or RecipeOptions())

@@ -350,7 +350,13 @@ def test_wrongly_typed_settings_are_refused_cleanly(tiny_run, tmp_path, setting)
         tiny_run(tmp_path / "run", **setting)
 
 
-@pytest.mark.parametrize("setting", [{"image_size": 32}, {"channels": 3}, {"num_classes": 10}])
+def test_image_size_setting_reads_the_data_at_that_size(tiny_run, tmp_path):
+    trainer = tiny_run(tmp_path / "run", image_size=32)  # MNIST padded 28 -> 32
+    assert trainer.recipe.generator.image_shape == (1, 32, 32)
+    assert trainer.data.image_shape == (1, 32, 32)
+
+
+@pytest.mark.parametrize("setting", [{"channels": 3}, {"num_classes": 10}])
 def test_model_settings_that_contradict_the_data(tiny_run, tmp_path, setting):
     key = next(iter(setting))
     expected = DataError if key != "num_classes" else GanzooError  # mlp has no num_classes

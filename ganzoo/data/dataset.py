@@ -93,9 +93,9 @@ class ShuffledBatches:
         self.epoch, self.position, self._order = int(state["epoch"]), int(state["position"]), None
 
 
-def load_dataset(path: str | Path, name: str | None = None) -> ImageDataset:
+def load_dataset(path: str | Path, name: str | None = None, image_size: int | None = None) -> ImageDataset:
     """Read the dataset at ``path`` with the reader ``name``, or the first whose detector
-    recognises the path."""
+    recognises the path, at ``image_size`` (None: the reader's native size)."""
     from ganzoo.plugins import get_zoo
 
     path = Path(path)
@@ -113,4 +113,4 @@ def load_dataset(path: str | Path, name: str | None = None) -> ImageDataset:
                 "or name the reader with --dataset"
             )
         entry = matches[0]
-    return entry.load()(path)
+    return entry.load()(path, image_size=image_size)

@@ -58,8 +58,12 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def load_mnist(path: str | Path, split: str = "train") -> ImageDataset:
-    """MNIST ``split`` ("train" or "test") from the idx files in directory ``path``."""
+def load_mnist(path: str | Path, split: str = "train", image_size: int | None = None) -> ImageDataset:
+    """MNIST ``split`` ("train" or "test") from the idx files in directory ``path``.
+
+    ``image_size`` 32 pads the 28x28 digits with black borders (the usual DCGAN input); other
+    sizes resize them (antialiased bilinear).
+    """
     directory = Path(path)
     if not directory.is_dir():
         raise DataError(f"MNIST directory {directory} does not exist")
@@ -73,10 +77,22 @@ def load_mnist(path: str | Path, split: str = "train") -> ImageDataset:
     if labels.max(initial=0) > 9:
         raise DataError(f"MNIST {split} labels in {directory} go beyond 9; the file is corrupt")
     return ImageDataset(
-        images=torch.from_numpy(images.copy()).unsqueeze(1),
+        images=_fit(torch.from_numpy(images.copy()).unsqueeze(1), image_size),
         labels=torch.from_numpy(labels.astype(np.int64)),
         num_classes=10,
         name="mnist",
         path=str(directory),
         card={**CARD, "split": split},
     )
+
+
+def _fit(images: torch.Tensor, image_size: int | None) -> torch.Tensor:
+    if image_size is None or image_size == 28:
+        return images
+    if image_size < 1:
+        raise DataError(f"image_size must be positive, got {image_size}")
+    if image_size == 32:
+        return torch.nn.functional.pad(images, (2, 2, 2, 2))
+    resized = torch.nn.functional.interpolate(images.float(), size=(image_size, image_size),
+                                              mode="bilinear", antialias=True, align_corners=False)
+    return resized.round().clamp(0, 255).to(torch.uint8)

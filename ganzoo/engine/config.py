@@ -9,6 +9,7 @@ from typing import Any
 from ganzoo.errors import GanzooError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+OPTIMIZERS = ("adam", "rmsprop")
 
 
 @dataclass
@@ -20,9 +21,19 @@ class TrainConfig:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1
+    optimizer: str = "adam"
+    """adam or rmsprop (betas apply to adam)."""
     loss: str = "bce"
     label_smoothing: float = 0.0
     """One-sided: real targets become 1 - label_smoothing (losses that have targets)."""
+    gp_weight: float = 0.0
+    """WGAN-GP gradient penalty weight (lambda); 0 turns it off."""
+    r1_weight: float = 0.0
+    """R1 penalty weight (gamma); 0 turns it off."""
+    weight_clip: float = 0.0
+    """Clip discriminator weights to [-c, c] after each step (WGAN); 0 turns it off."""
+    diffaugment: str = ""
+    """DiffAugment policy for the discriminator's inputs, e.g. "color,translation,cutout"."""
     ema: float = 0.999
     """Decay of the generator's exponential moving average; 0 turns EMA off."""
     precision: str = "fp32"
@@ -41,6 +52,9 @@ class TrainConfig:
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
             (all(0 <= b < 1 for b in self.betas), "betas must be two values in [0, 1)"),
             (self.d_steps >= 1, "d_steps must be >= 1"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (min(self.gp_weight, self.r1_weight, self.weight_clip) >= 0,
+             "gp_weight, r1_weight and weight_clip must be >= 0"),
             (0 <= self.ema < 1, "ema must be in [0, 1) (0 turns it off)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (min(self.log_every, self.sample_every, self.checkpoint_every) >= 1,

@@ -21,7 +21,7 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.fileio import atomic_write_text
-from ganzoo.interfaces import Architecture, Recipe
+from ganzoo.interfaces import Architecture, Recipe, RecipeOptions
 from ganzoo.plugins import get_zoo
 
 RUN_FILE = "run.json"
@@ -74,9 +74,33 @@ def fit_config_to_data(arch: Architecture, model: dict, dataset: ImageDataset) -
     return model
 
 
-def build_recipe(arch: Architecture, model_config: Any, loss_name: str, label_smoothing: float) -> Recipe:
-    loss = get_zoo().losses.get(loss_name).load()(label_smoothing=label_smoothing)
-    return arch.build_recipe(model_config, loss)
+def _requested_size(arch: Architecture, model_values: dict) -> int | None:
+    """The image size to read data at: the user's setting, else the architecture's default."""
+    if "image_size" in model_values:
+        return model_values["image_size"]
+    return getattr(arch.make_config(), "image_size", None)
+
+
+def build_recipe(arch: Architecture, model_config: Any, train: TrainConfig) -> Recipe:
+    """The architecture's recipe with the loss, penalties and augmentation ``train`` asks for."""
+    loss = get_zoo().losses.get(train.loss).load()(label_smoothing=train.label_smoothing)
+    augment = None
+    if train.diffaugment:
+        from ganzoo.augment import DiffAugment
+
+        augment = DiffAugment(train.diffaugment)
+    options = RecipeOptions(gp_weight=train.gp_weight, r1_weight=train.r1_weight, augment=augment)
+    return arch.build_recipe(model_config, loss, options)
+
+
+def _loss_defaults(arch: Architecture, loss_name: str) -> tuple[dict, dict]:
+    """The chosen loss's own settings, split into model and training settings; model settings
+    the architecture does not have are ignored."""
+    defaults = dict(get_zoo().losses.get(loss_name).load().training_defaults)
+    model_keys = {f.name for f in dataclasses.fields(arch.config_class)}
+    train_keys = set(TrainConfig.field_names())
+    return ({k: v for k, v in defaults.items() if k in model_keys},
+            {k: v for k, v in defaults.items() if k in train_keys and k not in model_keys})
 
 
 def _check_shapes(recipe: Recipe, dataset: ImageDataset) -> None:
@@ -105,8 +129,12 @@ def start_run(
         raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
     arch = get_architecture(architecture)
     model_values, train_values = split_overrides(arch, settings or {})
-    train_config = TrainConfig.from_settings({**arch.training_defaults, **train_values})
-    dataset = load_dataset(data, dataset_name)
+    arch.make_config(model_values)  # refuse bad model settings before reading any data
+    loss_name = train_values.get("loss", arch.training_defaults.get("loss", TrainConfig.loss))
+    loss_model, loss_train = _loss_defaults(arch, loss_name)
+    model_values = {**loss_model, **model_values}
+    train_config = TrainConfig.from_settings({**arch.training_defaults, **loss_train, **train_values})
+    dataset = load_dataset(data, dataset_name, image_size=_requested_size(arch, model_values))
     model_values = fit_config_to_data(arch, model_values, dataset)
     model_config = arch.make_config(model_values)
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
@@ -124,7 +152,7 @@ def start_run(
 
 def _make_trainer(arch, model_config, train_config, dataset, run_dir, progress) -> Trainer:
     torch.manual_seed(train_config.seed)
-    recipe = build_recipe(arch, model_config, train_config.loss, train_config.label_smoothing)
+    recipe = build_recipe(arch, model_config, train_config)
     _check_shapes(recipe, dataset)
     return Trainer(recipe, dataset, train_config, run_dir, progress=progress)
 
@@ -157,7 +185,8 @@ def resume_run(
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_settings(train_values)
-    dataset = load_dataset(data or record["data"]["path"], record["data"]["dataset"])
+    dataset = load_dataset(data or record["data"]["path"], record["data"]["dataset"],
+                           image_size=record["model_config"].get("image_size"))
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
         trainer.load(latest)

@@ -71,8 +71,8 @@ class Trainer:
         self.data = dataset.to(self.device) if self.device.type == "cuda" else dataset
         self.precision = Precision(config.precision, self.device)
         self.progress = progress
-        self.opt_g = self._adam(recipe.generators, config.lr_g)
-        self.opt_d = self._adam(recipe.discriminators, config.lr_d)
+        self.opt_g = self._optimizer(recipe.generators, config.lr_g)
+        self.opt_d = self._optimizer(recipe.discriminators, config.lr_d)
         self.ema = EMA(recipe.generators, config.ema) if config.ema > 0 else None
         self.batches = ShuffledBatches(len(dataset), config.batch_size, config.seed)
         self.preview_inputs = recipe.preview_inputs(
@@ -82,10 +82,12 @@ class Trainer:
         self.train_seconds = 0.0
         self._d_params = list(recipe.discriminators.parameters())
 
-    def _adam(self, modules: nn.Module, lr: float) -> torch.optim.Adam:
+    def _optimizer(self, modules: nn.Module, lr: float) -> torch.optim.Optimizer:
         params = [p for p in modules.parameters() if p.requires_grad]
-        return torch.optim.Adam(params, lr=lr, betas=self.config.betas,
-                                foreach=self.device.type == "cpu" or None)
+        foreach = self.device.type == "cpu" or None
+        if self.config.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, foreach=foreach)
+        return torch.optim.Adam(params, lr=lr, betas=self.config.betas, foreach=foreach)
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -97,6 +99,11 @@ class Trainer:
             with precision.autocast():
                 d_out = recipe.discriminator_loss(batch)
             precision.step(d_out["loss"], self.opt_d)
+            if self.config.weight_clip > 0:
+                clip = self.config.weight_clip
+                with torch.no_grad():
+                    torch._foreach_clamp_min_(self._d_params, -clip)
+                    torch._foreach_clamp_max_(self._d_params, clip)
         for p in self._d_params:  # no weight gradients for D during the G step
             p.requires_grad_(False)
         try:
@@ -168,7 +175,8 @@ class Trainer:
             images = self.recipe.preview(generators, self.preview_inputs)
         finally:
             generators.train(was_training)
-        return save_image(make_grid(images), self.run_dir / "samples" / f"step_{self.step:08d}.png")
+        grid = make_grid(images, nrow=self.recipe.preview_columns(self.preview_inputs))
+        return save_image(grid, self.run_dir / "samples" / f"step_{self.step:08d}.png")
 
     def summary(self) -> dict[str, Any]:
         cfg = self.config

@@ -1,0 +1,23 @@
+"""Class-conditional GANs: labels embedded into both networks, or a projection discriminator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ganzoo import hookimpl
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+
+
+@hookimpl
+def register_architectures(register: Callable[..., None]) -> None:
+    register("cgan", "ganzoo_cgan.models:ConditionalGAN",
+             "class-conditional DCGAN (Mirza & Osindero; projection D of Miyato & Koyama)")
+
+
+@hookimpl
+def register_pretrained(register: Callable[..., None]) -> None:
+    if (PRETRAINED / "cgan-mnist" / "config.json").is_file():
+        register("cgan-mnist", PRETRAINED / "cgan-mnist", architecture="cgan",
+                 description="conditional GAN on MNIST: pick the digit with --label (32x32)")
