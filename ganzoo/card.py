@@ -67,5 +67,7 @@ def render_card(name: str, config: dict[str, Any]) -> str:
         if dataset.get("license_note"):
             lines += ["", f"Dataset terms: {dataset['license_note']}."]
         lines.append("")
+    if config.get("notes"):
+        lines += ["## Notes", "", config["notes"], ""]
     lines += ["Weights are safetensors; nothing in this repository is pickled or executed.", ""]
     return "\n".join(meta + lines)

@@ -113,6 +113,8 @@ def info(name: str) -> None:
             click.echo(f"{title}:")
             for key, value in config[title].items():
                 click.echo(f"  {key:<14} {value}")
+    if config.get("notes"):
+        click.echo(f"notes: {config['notes']}")
 
 
 def torch_full(n: int, value: int):
@@ -244,11 +246,18 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
               help="Pretrained directory to write.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists (only once the new one is written).")
 @click.option("--no-ema", is_flag=True, help="Export the live generator instead of its EMA.")
-def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool) -> None:
+@click.option("--dataset-name", help="Name of the training data for the model card.")
+@click.option("--license", "license_", help="Licence id of the training data (e.g. cc-by-sa-3.0).")
+@click.option("--dataset-terms", help="The data's terms of use, quoted in the model card.")
+@click.option("--notes", default="", help="Free text for the model card (e.g. how far training got).")
+def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool, dataset_name: str | None,
+           license_: str | None, dataset_terms: str | None, notes: str) -> None:
     """Export a training run's latest checkpoint as a pretrained directory."""
     from ganzoo.hub import export_run
 
-    path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema)
+    facts = {"name": dataset_name, "license": license_, "license_note": dataset_terms}
+    path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema,
+                      dataset={k: v for k, v in facts.items() if v}, notes=notes)
     click.echo(f"exported {run_dir} to {path}")
 
 

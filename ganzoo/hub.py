@@ -206,6 +206,7 @@ def save_pretrained(
     dataset: dict[str, Any] | None = None,
     overwrite: bool = False,
     sample_seed: int = 0,
+    notes: str = "",
 ) -> Path:
     """Write ``generator`` as a pretrained directory, atomically.
 
@@ -232,6 +233,7 @@ def save_pretrained(
         "dtype": str(next(iter(tensors.values())).dtype).removeprefix("torch."),
         "training": training or {},
         "dataset": dataset or {},
+        "notes": notes,
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -266,8 +268,13 @@ def save_pretrained(
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False,
-               use_ema: bool = True) -> Path:
-    """Turn a training run's latest checkpoint into a pretrained directory."""
+               use_ema: bool = True, dataset: dict[str, Any] | None = None,
+               notes: str = "") -> Path:
+    """Turn a training run's latest checkpoint into a pretrained directory.
+
+    ``dataset`` adds or overrides facts about the training data for the card (``name``,
+    ``license``, ``license_note``, ``hf_id``); ``notes`` is free text for the card.
+    """
     from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_state
     from ganzoo.engine.run import read_run
 
@@ -282,6 +289,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
         architecture=record["architecture"],
         model_config=record["model_config"],
         training=training,
-        dataset={"name": record["data"]["dataset"], **record["data"].get("card", {})},
+        dataset={"name": record["data"]["dataset"], **record["data"].get("card", {}), **(dataset or {})},
         overwrite=overwrite,
+        notes=notes,
     )

@@ -27,7 +27,7 @@ from ganzoo.data.folder import (
     load_image_folder,
 )
 from ganzoo.data.mnist import load_mnist
-from ganzoo.engine import start_run
+from ganzoo.engine import resume_run, start_run
 from ganzoo.errors import DataError, GanzooError
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 160, 0)
@@ -349,6 +349,12 @@ def test_dcgan_on_an_rgb_image_folder(rgb_folder: Path, tmp_path: Path):
     assert [r["step"] for r in log if "step" in r][:3] == [1, 2, 3]
     assert any((run_dir / "samples").iterdir())
     assert any((run_dir / "checkpoints").iterdir())
+
+    # the run resumes with the reader that read it (not a reader named after the folder)
+    assert record["data"]["reader"] == "image-folder"
+    resumed = resume_run(run_dir, steps=5, progress=False)
+    assert resumed.step == 3 and resumed.data.image_shape == (3, 32, 32)
+    assert resumed.fit()["steps"] == 5
 
 
 def test_dcgan_on_mnist_is_one_channel_32(mnist_dir: Path, tmp_path: Path):

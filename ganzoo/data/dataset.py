@@ -27,6 +27,8 @@ class ImageDataset:
     path: str = ""
     card: dict[str, Any] = field(default_factory=dict)
     """Facts for model cards: ``license``, ``citation``, ``split``, ``hf_id``."""
+    reader: str = ""
+    """The registered dataset reader that made it (set by ``load_dataset``)."""
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
@@ -50,7 +52,7 @@ class ImageDataset:
         """A copy with its tensors on ``device``."""
         labels = None if self.labels is None else self.labels.to(device)
         return ImageDataset(self.images.to(device), labels, self.num_classes, self.name,
-                            self.path, self.card)
+                            self.path, self.card, self.reader)
 
     def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
         """Images ``indices`` as float in [-1, 1] on ``device`` (plus ``label`` if labelled)."""
@@ -113,4 +115,6 @@ def load_dataset(path: str | Path, name: str | None = None, image_size: int | No
                 "or name the reader with --dataset"
             )
         entry = matches[0]
-    return entry.load()(path, image_size=image_size)
+    dataset = entry.load()(path, image_size=image_size)
+    dataset.reader = entry.name
+    return dataset

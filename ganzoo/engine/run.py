@@ -144,7 +144,8 @@ def start_run(
         "architecture": architecture,
         "model_config": dataclasses.asdict(model_config),
         "train_config": train_config.to_dict(),
-        "data": {"path": str(Path(data).resolve()), "dataset": dataset.name, "card": dataset.card},
+        "data": {"path": str(Path(data).resolve()), "reader": dataset.reader, "dataset": dataset.name,
+                 "card": dataset.card},
     }
     atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer
@@ -185,7 +186,7 @@ def resume_run(
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_settings(train_values)
-    dataset = load_dataset(data or record["data"]["path"], record["data"]["dataset"],
+    dataset = load_dataset(data or record["data"]["path"], record["data"].get("reader"),
                            image_size=record["model_config"].get("image_size"))
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
