@@ -237,7 +237,7 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
             labels = torch_full(num, label)
     images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels)
     save_image(make_grid(images, nrow=nrow), out)
-    click.echo(f"wrote {num} samples from the {generator.source.describe()} to {out}")
+    click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
 
 
 @cli.command()

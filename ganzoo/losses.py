@@ -100,7 +100,7 @@ def _input_gradients(discriminate: Callable[[Tensor], Tensor], images: Tensor) -
     images = images.detach().float().requires_grad_(True)
     with torch.autocast(images.device.type, enabled=False):
         logits = discriminate(images).float()
-    (grad,) = torch.autograd.grad(logits.sum(), images, create_graph=True)
+        (grad,) = torch.autograd.grad(logits.sum(), images, create_graph=True)
     return grad.flatten(1)
 
 

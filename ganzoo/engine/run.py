@@ -104,7 +104,11 @@ def _loss_defaults(arch: Architecture, loss_name: str) -> tuple[dict, dict]:
 
 
 def _check_shapes(recipe: Recipe, dataset: ImageDataset) -> None:
-    made = tuple(getattr(recipe.generators[recipe.export_name], "image_shape", ()))
+    generator = recipe.generators[recipe.export_name]
+    if getattr(generator, "num_classes", None) and dataset.labels is None:
+        raise DataError(f"{dataset.path} has no labels; this conditional architecture needs a "
+                        "labelled dataset (e.g. MNIST)")
+    made = tuple(getattr(generator, "image_shape", ()))
     if made and made != dataset.image_shape:
         raise DataError(
             f"the generator makes {made} images but the data at {dataset.path} is "
