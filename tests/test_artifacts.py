@@ -168,6 +168,18 @@ def test_unknown_pretrained_name():
         load_pretrained("mlp-mnsit")
 
 
+def test_export_carries_dataset_terms_and_notes_into_the_card(run_dir, tmp_path):
+    out = export_run(run_dir, tmp_path / "carded", notes="Trained for 40 steps only.",
+                     dataset={"name": "celeba64", "license_note": "non-commercial research only"})
+    config = json.loads((out / "config.json").read_text())
+    assert config["notes"] == "Trained for 40 steps only."
+    assert config["dataset"]["name"] == "celeba64"
+    assert config["dataset"]["license_note"] == "non-commercial research only"
+    card = (out / "README.md").read_text()
+    assert "Dataset terms: non-commercial research only." in card
+    assert "## Notes" in card and "Trained for 40 steps only." in card
+
+
 def test_export_refuses_a_non_empty_directory(run_dir, exported, tmp_path):
     target = tmp_path / "taken"
     target.mkdir()
