@@ -67,3 +67,10 @@ def build_settings(cls: type, values: Mapping[str, Any], what: str) -> Any:
         return cls(**checked)
     except (TypeError, ValueError) as exc:
         raise GanzooError(f"bad {what} setting: {exc}") from None
+
+
+def require_positive(config: Any, *names: str) -> None:
+    """For a config's ``__post_init__``: each named field must be >= 1."""
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")

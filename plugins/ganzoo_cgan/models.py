@@ -11,6 +11,7 @@ from torch.nn.utils import parametrizations
 
 from ganzoo.interfaces import Architecture, Discriminator, Generator
 from ganzoo.layers import dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps
+from ganzoo.settings import require_positive
 
 
 @dataclass
@@ -29,9 +30,7 @@ class ConditionalConfig:
 
     def __post_init__(self) -> None:
         upsampling_steps(self.image_size)
-        for name in ("num_classes", "latent_dim", "embed_dim", "g_width", "d_width", "channels"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
+        require_positive(self, "num_classes", "latent_dim", "embed_dim", "g_width", "d_width", "channels")
 
 
 class ConditionalGenerator(Generator):

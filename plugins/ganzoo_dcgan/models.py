@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from ganzoo.interfaces import Architecture, Discriminator, Generator
 from ganzoo.layers import dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps
+from ganzoo.settings import require_positive
 
 
 @dataclass
@@ -25,9 +26,7 @@ class DCGANConfig:
 
     def __post_init__(self) -> None:
         upsampling_steps(self.image_size)  # a clear error for sizes DCGAN cannot make
-        for name in ("latent_dim", "g_width", "d_width", "channels"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
+        require_positive(self, "latent_dim", "g_width", "d_width", "channels")
 
 
 class DCGANGenerator(Generator):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from ganzoo.interfaces import Architecture, Discriminator, Generator
+from ganzoo.settings import require_positive
 
 
 @dataclass
@@ -20,9 +21,7 @@ class MLPConfig:
     image_size: int = 28
 
     def __post_init__(self) -> None:
-        for name in ("latent_dim", "g_hidden", "d_hidden", "channels", "image_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
+        require_positive(self, "latent_dim", "g_hidden", "d_hidden", "channels", "image_size")
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
