@@ -13,17 +13,23 @@ from torch.nn.utils import parametrizations, parametrize
 
 from ganzoo.errors import GanzooError
 
-SUPPORTED_SIZES = (32, 64, 128)
+SUPPORTED_SIZES = (28, 32, 64, 128)
+_BASE = {28: 7}  # 28 = 7 * 2^2 (MNIST at its own size); the others grow from 4x4
+
+
+def base_size(image_size: int) -> int:
+    """Side of the first (generator) / last (discriminator) feature map."""
+    return _BASE.get(image_size, 4)
 
 
 def upsampling_steps(image_size: int) -> int:
-    """Stride-2 stages between a 4x4 map and ``image_size``; only the DCGAN sizes are allowed."""
+    """Stride-2 stages between the base map and ``image_size``; only supported sizes pass."""
     if image_size not in SUPPORTED_SIZES:
         raise GanzooError(
             f"image_size {image_size} cannot be made by a DCGAN stack; use one of "
             f"{', '.join(map(str, SUPPORTED_SIZES))}"
         )
-    return int(math.log2(image_size)) - 2
+    return int(math.log2(image_size // base_size(image_size)))
 
 
 def dcgan_generator(in_features: int, channels: int, image_size: int, width: int) -> nn.Sequential:
@@ -31,7 +37,7 @@ def dcgan_generator(in_features: int, channels: int, image_size: int, width: int
     steps = upsampling_steps(image_size)
     mult = 2 ** (steps - 1)
     layers: list[nn.Module] = [
-        nn.ConvTranspose2d(in_features, width * mult, 4, 1, 0, bias=False),
+        nn.ConvTranspose2d(in_features, width * mult, base_size(image_size), 1, 0, bias=False),
         nn.BatchNorm2d(width * mult),
         nn.ReLU(True),
     ]
@@ -49,7 +55,8 @@ def dcgan_generator(in_features: int, channels: int, image_size: int, width: int
 def dcgan_discriminator_features(
     channels: int, image_size: int, width: int, *, batchnorm: bool = True, spectral_norm: bool = False
 ) -> tuple[nn.Sequential, int]:
-    """Images -> a (width * 2^(k-1)) x 4 x 4 feature map; returns the stack and its channels."""
+    """Images -> a (width * 2^(k-1)) x base x base feature map (base: ``base_size``); returns
+    the stack and its channels."""
     steps = upsampling_steps(image_size)
     wrap = parametrizations.spectral_norm if spectral_norm else (lambda m: m)
     use_bn = batchnorm and not spectral_norm

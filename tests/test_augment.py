@@ -8,8 +8,6 @@ import torch
 from ganzoo.augment import DiffAugment
 from ganzoo.errors import GanzooError
 
-torch.set_num_threads(1)
-
 POLICIES = ["color", "translation", "cutout", "color,translation,cutout"]
 
 

@@ -4,7 +4,6 @@ MNIST with one preview row per class, `ganzoo sample --label` on its export, and
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganzoo.data.mnist import load_mnist
 from ganzoo.engine import start_run
 from ganzoo.engine.run import get_architecture
 from ganzoo.errors import DataError
@@ -32,31 +30,6 @@ from ganzoo_cgan.models import (
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16, "embed_dim": 8}
 CELL = 32 + 2
 """A 32x32 image plus the grid's 2-pixel padding."""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny models on a busy machine: one intra-op thread (see tests/test_engine.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def ganzoo(run_ganzoo, tmp_path):
-    """``ganzoo(*args)``: ``python -m ganzoo`` in a subprocess on one intra-op thread."""
-    env = {"GANZOO_PLUGINS": None, "OMP_NUM_THREADS": "1"}
-    return lambda *args, cwd=tmp_path: run_ganzoo(list(args), env=env, cwd=cwd)
-
-
-def one_line_error(result) -> str:
-    assert result.returncode == 2, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
 
 
 def png(path: Path) -> np.ndarray:
@@ -124,28 +97,14 @@ def test_generate_needs_labels():
 # -- a run on MNIST -------------------------------------------------------------------------------
 
 
-def write_mnist_subset(directory: Path, images: torch.Tensor, labels: torch.Tensor) -> Path:
-    """Write uint8 (N, 28, 28) ``images`` and their labels as uncompressed MNIST train idx files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    n = len(images)
-    (directory / "train-images-idx3-ubyte").write_bytes(
-        struct.pack(">HBBIII", 0, 0x08, 3, n, 28, 28) + images.numpy().tobytes()
-    )
-    (directory / "train-labels-idx1-ubyte").write_bytes(
-        struct.pack(">HBBI", 0, 0x08, 1, n) + labels.to(torch.uint8).numpy().tobytes()
-    )
-    return directory
-
-
 PREVIEW = 30  # 3 per class
 
 
 @pytest.fixture(scope="module")
-def cgan_run(tmp_path_factory, mnist_dir):
+def cgan_run(tmp_path_factory, write_mnist_subset):
     """A tiny cgan trained 4 steps on 1,024 real MNIST digits: (run_dir, trainer)."""
     root = tmp_path_factory.mktemp("cgan")
-    full = load_mnist(mnist_dir)
-    data = write_mnist_subset(root / "mnist", full.images[:1024, 0].contiguous(), full.labels[:1024])
+    data = write_mnist_subset(root / "mnist", 1024)
     run_dir = root / "run"
     trainer = start_run("cgan", data, run_dir, progress=False, settings={
         **TINY, "batch_size": 16, "steps": 4, "log_every": 2, "sample_every": 4,
@@ -228,7 +187,7 @@ def test_sample_without_label_gives_one_row_per_class(ganzoo, exported, tmp_path
 
 
 @pytest.mark.parametrize("label", ["10", "-1"])
-def test_sample_label_out_of_range(ganzoo, exported, tmp_path, label):
+def test_sample_label_out_of_range(ganzoo, one_line_error, exported, tmp_path, label):
     result = ganzoo("sample", exported, f"--label={label}", "-n", "8", "-o", "out.png")
     line = one_line_error(result)
     assert f"label {label}" in line and "0 to 9" in line and "range" in line
@@ -236,7 +195,7 @@ def test_sample_label_out_of_range(ganzoo, exported, tmp_path, label):
     assert not list(tmp_path.iterdir())
 
 
-def test_label_on_an_unconditional_model(ganzoo, tmp_path):
+def test_label_on_an_unconditional_model(ganzoo, one_line_error, tmp_path):
     result = ganzoo("sample", "mlp-mnist", "--label", "3", "-n", "4", "-o", "out.png")
     line = one_line_error(result)
     assert "not conditional" in line and "--label" in line
@@ -271,7 +230,7 @@ def test_cgan_refuses_unlabelled_data_even_with_num_classes_set(unlabelled, tmp_
         trainer.fit()
 
 
-def test_cgan_on_unlabelled_data_on_the_command_line(ganzoo, unlabelled, tmp_path):
+def test_cgan_on_unlabelled_data_on_the_command_line(ganzoo, one_line_error, unlabelled, tmp_path):
     result = ganzoo("train", "cgan", "--data", unlabelled, "-o", "run", "--steps", "1",
                     "--batch-size", "2", "--set", "g_width=8", "--set", "d_width=8")
     line = one_line_error(result)

@@ -4,31 +4,12 @@ one-line errors with exit code 2 for everything a user can get wrong."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 COMMANDS = ["list", "info", "train", "sample", "export", "plugins"]
-
-
-@pytest.fixture
-def ganzoo(run_ganzoo, tmp_path):
-    """``ganzoo(*args, cwd=tmp_path)``: ``python -m ganzoo`` in a subprocess with every installed
-    plugin, on one intra-op thread (several times faster for tiny models on a busy machine)."""
-    env = {"GANZOO_PLUGINS": None, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    return lambda *args, cwd=tmp_path: run_ganzoo(list(args), env=env, cwd=cwd)
-
-
-def one_line_error(result) -> str:
-    """The single ``error: ...`` line of a failed command (asserting there is nothing else)."""
-    assert result.returncode == 2, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -108,7 +89,7 @@ def test_info_architecture_shows_parameter_counts(ganzoo, tmp_path):
     assert "g_hidden" in result.stdout and "batch_size" in result.stdout
 
 
-def test_info_unknown_name(ganzoo, tmp_path):
+def test_info_unknown_name(ganzoo, one_line_error, tmp_path):
     line = one_line_error(ganzoo("info", "mlp-mnsit", cwd=tmp_path))
     assert "did you mean 'mlp-mnist'" in line
 
@@ -116,20 +97,20 @@ def test_info_unknown_name(ganzoo, tmp_path):
 # -- train: what users get wrong ------------------------------------------------------------------
 
 
-def test_train_unknown_architecture_suggests(ganzoo, mnist_dir, tmp_path):
+def test_train_unknown_architecture_suggests(ganzoo, one_line_error, mnist_dir, tmp_path):
     line = one_line_error(ganzoo("train", "mpl", "--data", str(mnist_dir), "-o", "run", cwd=tmp_path))
     assert "unknown architecture 'mpl'" in line
     assert "did you mean 'mlp'" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_train_missing_data_directory(ganzoo, tmp_path):
+def test_train_missing_data_directory(ganzoo, one_line_error, tmp_path):
     line = one_line_error(ganzoo("train", "mlp", "--data", "no/such/dir", "-o", "run", cwd=tmp_path))
     assert "no/such/dir" in line and "does not exist" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_train_on_a_corrupt_idx_file(ganzoo, mnist_dir, tmp_path):
+def test_train_on_a_corrupt_idx_file(ganzoo, one_line_error, mnist_dir, tmp_path):
     data = tmp_path / "mnist"
     data.mkdir()
     for path in mnist_dir.glob("*.gz"):
@@ -142,7 +123,7 @@ def test_train_on_a_corrupt_idx_file(ganzoo, mnist_dir, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_train_into_an_existing_run_needs_resume(ganzoo, mnist_dir, started_run, tmp_path):
+def test_train_into_an_existing_run_needs_resume(ganzoo, one_line_error, mnist_dir, started_run, tmp_path):
     before = (started_run / "run.json").read_bytes()
     line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", str(started_run),
                                  "--steps", "2", cwd=tmp_path))
@@ -151,7 +132,7 @@ def test_train_into_an_existing_run_needs_resume(ganzoo, mnist_dir, started_run,
     assert sorted(p.name for p in started_run.iterdir()) == ["run.json"]
 
 
-def test_train_malformed_set(ganzoo, mnist_dir, tmp_path):
+def test_train_malformed_set(ganzoo, one_line_error, mnist_dir, tmp_path):
     # (unknown keys and their suggestions: test_engine.py::test_unknown_setting_suggests_a_name)
     line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", "run", "--set", "g_hidden",
                                  cwd=tmp_path))
@@ -159,20 +140,20 @@ def test_train_malformed_set(ganzoo, mnist_dir, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_train_set_of_the_wrong_type(ganzoo, mnist_dir, tmp_path):
+def test_train_set_of_the_wrong_type(ganzoo, one_line_error, mnist_dir, tmp_path):
     # a value of the wrong type is a one-line error, not a traceback from nn.Linear
     line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", "run",
                                  "--set", "g_hidden=32.5", cwd=tmp_path))
     assert "g_hidden" in line
 
 
-def test_resume_refuses_new_settings(ganzoo, started_run, tmp_path):
+def test_resume_refuses_new_settings(ganzoo, one_line_error, started_run, tmp_path):
     line = one_line_error(ganzoo("train", "mlp", "-o", str(started_run), "--resume", "--seed", "3",
                                  "--set", "lr_g=1e-3", cwd=tmp_path))
     assert "settings are fixed" in line and "seed" in line and "lr_g" in line
 
 
-def test_resume_of_something_that_is_not_a_run(ganzoo, tmp_path):
+def test_resume_of_something_that_is_not_a_run(ganzoo, one_line_error, tmp_path):
     (tmp_path / "empty").mkdir()
     line = one_line_error(ganzoo("train", "mlp", "-o", "empty", "--resume", cwd=tmp_path))
     assert "not a training run" in line
@@ -181,19 +162,19 @@ def test_resume_of_something_that_is_not_a_run(ganzoo, tmp_path):
 # -- sample and export ----------------------------------------------------------------------------
 
 
-def test_sample_needs_at_least_one_image(ganzoo, tmp_path):
+def test_sample_needs_at_least_one_image(ganzoo, one_line_error, tmp_path):
     line = one_line_error(ganzoo("sample", "mlp-mnist", "-n", "0", "-o", "out.png", cwd=tmp_path))
     assert "-n" in line
     assert not (tmp_path / "out.png").exists()
 
 
-def test_sample_unknown_model(ganzoo, tmp_path):
+def test_sample_unknown_model(ganzoo, one_line_error, tmp_path):
     line = one_line_error(ganzoo("sample", "no-such-model", "-o", "out.png", cwd=tmp_path))
     assert "unknown pretrained model 'no-such-model'" in line
     assert not (tmp_path / "out.png").exists()
 
 
-def test_export_a_run(ganzoo, started_run, tmp_path):
+def test_export_a_run(ganzoo, one_line_error, started_run, tmp_path):
     from ganzoo.engine import resume_run
 
     resume_run(started_run, progress=False).fit()  # train the two steps
@@ -208,7 +189,7 @@ def test_export_a_run(ganzoo, started_run, tmp_path):
     # (sampling an exported directory on the command line: test_artifacts.py)
 
 
-def test_export_of_something_that_is_not_a_run(ganzoo, tmp_path):
+def test_export_of_something_that_is_not_a_run(ganzoo, one_line_error, tmp_path):
     (tmp_path / "nothing").mkdir()
     line = one_line_error(ganzoo("export", "nothing", "-o", "out", cwd=tmp_path))
     assert "not a training run" in line

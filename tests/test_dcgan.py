@@ -3,15 +3,11 @@ spectral norm, and a discriminator that separates real digits from generated one
 
 from __future__ import annotations
 
-import struct
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganzoo.data.mnist import load_mnist
 from ganzoo.engine import start_run
 from ganzoo.engine.run import get_architecture
 from ganzoo.errors import GanzooError
@@ -19,15 +15,6 @@ from ganzoo.layers import SUPPORTED_SIZES
 from ganzoo_dcgan.models import DCGAN, DCGANConfig, DCGANDiscriminator, DCGANGenerator
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny models on a busy machine: one intra-op thread (see tests/test_engine.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def count(module: nn.Module) -> int:
@@ -42,7 +29,7 @@ def test_dcgan_is_registered():
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("size", [28, 32, 64, 128])
 def test_shapes_and_range(size, channels):
     torch.manual_seed(0)
     config = DCGANConfig(**TINY, channels=channels, image_size=size)
@@ -66,7 +53,7 @@ def test_shapes_and_range(size, channels):
 
 
 def test_supported_sizes():
-    assert SUPPORTED_SIZES == (32, 64, 128)
+    assert SUPPORTED_SIZES == (28, 32, 64, 128)  # 28: MNIST at its own size
 
 
 @pytest.mark.parametrize("size", [48, 16, 256, 0])
@@ -220,22 +207,8 @@ def test_discriminator_without_batchnorm():
 # -- the discriminator separates real from generated ----------------------------------------------
 
 
-def write_mnist_subset(directory: Path, images: torch.Tensor, labels: torch.Tensor) -> Path:
-    """Write uint8 (N, 28, 28) ``images`` and their labels as uncompressed MNIST train idx files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    n = len(images)
-    (directory / "train-images-idx3-ubyte").write_bytes(
-        struct.pack(">HBBIII", 0, 0x08, 3, n, 28, 28) + images.numpy().tobytes()
-    )
-    (directory / "train-labels-idx1-ubyte").write_bytes(
-        struct.pack(">HBBI", 0, 0x08, 1, n) + labels.to(torch.uint8).numpy().tobytes()
-    )
-    return directory
-
-
-def test_discriminator_separates_real_from_generated_at_the_start(mnist_dir, tmp_path):
-    full = load_mnist(mnist_dir)
-    train_dir = write_mnist_subset(tmp_path / "mnist", full.images[:2048, 0].contiguous(), full.labels[:2048])
+def test_discriminator_separates_real_from_generated_at_the_start(mnist_train, write_mnist_subset, tmp_path):
+    train_dir = write_mnist_subset(tmp_path / "mnist", 2048)
     trainer = start_run("dcgan", train_dir, tmp_path / "run", progress=False, settings={
         **TINY, "image_size": 32, "batch_size": 16, "steps": 40, "log_every": 20,
         "sample_every": 1000, "checkpoint_every": 1000, "seed": 0,
@@ -243,7 +216,7 @@ def test_discriminator_separates_real_from_generated_at_the_start(mnist_dir, tmp
     assert trainer.recipe.generator.image_shape == (1, 32, 32)
     trainer.fit()
     # held-out real digits (never trained on), padded 28 -> 32 like the training data
-    held_out = nn.functional.pad(full.images[-256:].float() / 127.5 - 1.0, (2, 2, 2, 2))
+    held_out = nn.functional.pad(mnist_train.images[-256:].float() / 127.5 - 1.0, (2, 2, 2, 2))
     d, g = trainer.recipe.discriminator, trainer.recipe.generator
     # Per-image decisions: BatchNorm uses its running statistics, not the batch's. Tiny GANs are
     # noisy; with this seed (runs are bit-identical per seed) both accuracies are 1.0 and the

@@ -29,16 +29,6 @@ TINY = {"g_hidden": 32, "d_hidden": 32, "latent_dim": 16, "batch_size": 32}
 LOSSES = [NonSaturatingLoss, MinimaxLoss, WassersteinLoss, HingeLoss, LeastSquaresLoss]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny models on a busy machine: one intra-op thread is over 10x faster than two
-    oversubscribed ones (and results stay deterministic either way)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def start_tiny(mnist: Path, run_dir: Path, **settings):
     return start_run("mlp", mnist, run_dir, settings={**TINY, **settings}, progress=False)
 

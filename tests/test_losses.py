@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.data.mnist import load_mnist
 from ganzoo.engine import start_run
 from ganzoo.losses import (
     LeastSquaresLoss,
@@ -31,34 +29,10 @@ SUBSET = 2048
 """MNIST training images in the small real subset the runs here train on."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny models on a busy machine: one intra-op thread (see tests/test_engine.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def write_mnist_subset(directory: Path, images: torch.Tensor, labels: torch.Tensor) -> Path:
-    """Write uint8 (N, 28, 28) ``images`` and their labels as uncompressed MNIST train idx files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    n = len(images)
-    (directory / "train-images-idx3-ubyte").write_bytes(
-        struct.pack(">HBBIII", 0, 0x08, 3, n, 28, 28) + images.numpy().tobytes()
-    )
-    (directory / "train-labels-idx1-ubyte").write_bytes(
-        struct.pack(">HBBI", 0, 0x08, 1, n) + labels.to(torch.uint8).numpy().tobytes()
-    )
-    return directory
-
-
 @pytest.fixture(scope="module")
-def mnist_subset(tmp_path_factory, mnist_dir) -> Path:
+def mnist_subset(tmp_path_factory, write_mnist_subset) -> Path:
     """The first ``SUBSET`` real MNIST training digits (and labels) as an MNIST directory."""
-    full = load_mnist(mnist_dir)
-    return write_mnist_subset(tmp_path_factory.mktemp("mnist-subset"),
-                              full.images[:SUBSET, 0].contiguous(), full.labels[:SUBSET])
+    return write_mnist_subset(tmp_path_factory.mktemp("mnist-subset"), SUBSET)
 
 
 @pytest.fixture

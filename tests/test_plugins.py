@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from ganzoo.cli import cli
 from ganzoo.plugins import CORE_PLUGIN, build_zoo, get_zoo
 
-CORE_LOSSES = {"bce", "minimax", "wgan", "hinge", "lsgan"}
+CORE_LOSSES = {"bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"}
 HEAVY_MODULES = ("torch", "numpy", "timm", "safetensors", "PIL", "matplotlib", "huggingface_hub", "tqdm")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -364,17 +364,14 @@ def test_third_party_plugin_in_process(plugin_site, plugin_sys_path):
 
 
 @pytest.fixture(scope="module")
-def toy_run(tmp_path_factory, plugin_site, mnist_dir):
+def toy_run(tmp_path_factory, run_ganzoo, third_party_env, mnist_dir):
     """`ganzoo train toy` for 20 steps with the third-party plugin installed."""
     root = tmp_path_factory.mktemp("toy-run")
     run_dir = root / "run"
-    env = {**os.environ, "PYTHONPATH": str(plugin_site)}
-    env.pop("GANZOO_PLUGINS", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "ganzoo", "train", "toy", "--data", str(mnist_dir), "-o", str(run_dir),
-         "--steps", "20", "--set", "log_every=10", "--set", "sample_every=20",
-         "--set", "checkpoint_every=20", "--device", "cpu", "--no-progress"],
-        env=env, capture_output=True, text=True, timeout=300, cwd=root,
+    result = run_ganzoo(
+        ["train", "toy", "--data", mnist_dir, "-o", run_dir, "--steps", "20", "--set", "log_every=10",
+         "--set", "sample_every=20", "--set", "checkpoint_every=20", "--device", "cpu", "--no-progress"],
+        env=third_party_env, cwd=root,
     )
     return run_dir, result
 

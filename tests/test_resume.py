@@ -29,14 +29,6 @@ TINY = {"g_hidden": 32, "d_hidden": 32, "latent_dim": 16, "batch_size": 32, "log
         "sample_every": 1000}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def read_log(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
 

@@ -10,7 +10,9 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrizations
 
 from ganzoo.interfaces import Architecture, Discriminator, Generator
-from ganzoo.layers import dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps
+from ganzoo.layers import (
+    base_size, dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps,
+)
 from ganzoo.settings import require_positive
 
 
@@ -64,7 +66,7 @@ class ConditionalDiscriminator(Discriminator):
             self.embed = wrap(nn.Embedding(config.num_classes, width))
         else:
             self.label_plane = nn.Embedding(config.num_classes, size * size)
-            self.head = wrap(nn.Conv2d(width, 1, 4, 1, 0, bias=False))
+            self.head = wrap(nn.Conv2d(width, 1, base_size(config.image_size), 1, 0, bias=False))
         dcgan_init(self)
 
     def forward(self, images: Tensor, labels: Tensor) -> Tensor:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from ganzoo.interfaces import Architecture, Discriminator, Generator
-from ganzoo.layers import dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps
+from ganzoo.layers import (
+    base_size, dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps,
+)
 from ganzoo.settings import require_positive
 
 
@@ -48,7 +50,7 @@ class DCGANDiscriminator(Discriminator):
             config.channels, config.image_size, config.d_width,
             batchnorm=config.d_batchnorm, spectral_norm=config.spectral_norm,
         )
-        head = nn.Conv2d(width, 1, 4, 1, 0, bias=False)
+        head = nn.Conv2d(width, 1, base_size(config.image_size), 1, 0, bias=False)
         self.head = nn.utils.parametrizations.spectral_norm(head) if config.spectral_norm else head
         dcgan_init(self)
 
