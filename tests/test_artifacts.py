@@ -134,7 +134,6 @@ def test_generate_is_seeded(exported):
 
 
 def test_bundled_mlp_mnist_loads():
-    # The maintainers bundle this model with the mlp plugin; until they do, this test fails.
     entry = get_zoo().pretrained.get("mlp-mnist")
     assert entry.architecture == "mlp"
     generator = load_pretrained("mlp-mnist")
@@ -144,6 +143,28 @@ def test_bundled_mlp_mnist_loads():
     assert images.shape == (8, 1, 28, 28)
     assert torch.isfinite(images).all() and images.min() >= -1 and images.max() <= 1
     assert torch.equal(generator.generate(8, seed=0), images)
+
+
+BUNDLED = ["mlp-mnist", "dcgan-mnist", "cgan-mnist", "dcgan-celeba"]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_model_is_registered_small_and_samples(name):
+    entry = get_zoo().pretrained.get(name)
+    size = sum(f.stat().st_size for f in entry.path.iterdir())
+    assert size < 16 * 2**20, f"{name} is {size} bytes; bundled models stay under 16 MB"
+    assert {"config.json", "model.safetensors", "README.md", "samples.png"} <= {
+        f.name for f in entry.path.iterdir()}
+    generator = load_pretrained(name)
+    labels = None if generator.num_classes is None else torch.arange(4) % generator.num_classes
+    images = generator.generate(4, seed=1, labels=labels)
+    assert images.shape == (4, *generator.image_shape)
+    assert torch.isfinite(images).all() and images.min() >= -1 and images.max() <= 1
+    assert images.std() > 0.05  # not a collapsed constant image
+    card = (entry.path / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: ganzoo\n")
+    if "celeba" in name:  # the CelebA terms require every card of a model trained on it to say so
+        assert "non-commercial research" in card
 
 
 def test_unknown_pretrained_name():
