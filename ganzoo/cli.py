@@ -117,12 +117,6 @@ def info(name: str) -> None:
         click.echo(f"notes: {config['notes']}")
 
 
-def torch_full(n: int, value: int):
-    import torch
-
-    return torch.full((n,), value, dtype=torch.long)
-
-
 def _prod(shape: list[int]) -> int:
     out = 1
     for s in shape:
@@ -217,6 +211,8 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     """Sample a grid of images from MODEL: a pretrained name, a directory or a run."""
     if num < 1:
         raise GanzooError("-n must be at least 1")
+    import torch
+
     from ganzoo.engine.trainer import resolve_device
     from ganzoo.hub import load_pretrained
     from ganzoo.images import make_grid, save_image
@@ -234,7 +230,7 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
         elif not 0 <= label < classes:
             raise GanzooError(f"label {label} is out of range: {model} has classes 0 to {classes - 1}")
         else:
-            labels = torch_full(num, label)
+            labels = torch.full((num,), label, dtype=torch.long)
     images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels)
     save_image(make_grid(images, nrow=nrow), out)
     click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
