@@ -1,5 +1,5 @@
 # Two commands do all the setup on a fresh machine:
-#   make sample   install into .venv, then sample the bundled mlp-mnist model into digits.png
+#   make sample   install into .venv, then sample the bundled dcgan-celeba model into faces.png
 #   make test     install into .venv, then run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 sample: install
-	$(VENV)/bin/ganzoo sample mlp-mnist -n 64 -o digits.png
+	$(VENV)/bin/ganzoo sample dcgan-celeba -n 64 -o faces.png
 
 test: install
 	$(PY) -m pytest
