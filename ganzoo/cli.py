@@ -7,6 +7,7 @@ need them, so ``ganzoo --help``, ``ganzoo list`` and ``ganzoo plugins`` start fa
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def info(name: str) -> None:
         raise GanzooError(f"{name} is a training run; `ganzoo export {name} -o DIR` makes a pretrained model")
     config = hub.read_config(source.path)
     shapes = hub.safetensors_shapes(source.path / hub.WEIGHTS)
-    params = sum(_prod(s) for s in shapes.values())
+    params = sum(math.prod(s) for s in shapes.values())
     click.echo(f"{source.name}  ({config['architecture']}, from the {source.describe()})")
     click.echo(f"  images      {'x'.join(map(str, config['image_shape']))} in {config.get('value_range')}")
     click.echo(f"  parameters  {params:,} (generator, {config.get('dtype', '?')})")
@@ -115,13 +116,6 @@ def info(name: str) -> None:
                 click.echo(f"  {key:<14} {value}")
     if config.get("notes"):
         click.echo(f"notes: {config['notes']}")
-
-
-def _prod(shape: list[int]) -> int:
-    out = 1
-    for s in shape:
-        out *= s
-    return out
 
 
 def _architecture_info(name: str) -> None:

@@ -35,20 +35,23 @@ class UnconditionalRecipe(Recipe):
     def discriminator(self) -> Discriminator:
         return self.discriminators["discriminator"]  # type: ignore[return-value]
 
-    # Conditioning hooks: the unconditional recipe has no labels.
+    # Conditioning hooks: the unconditional recipe has no labels (condition None).
     def real_condition(self, batch: Batch) -> Tensor | None:
         return None
 
     def sample_condition(self, n: int, device: torch.device) -> Tensor | None:
         return None
 
-    def generate(self, generator: nn.Module, z: Tensor, condition: Tensor | None) -> Tensor:
-        return generator(z)
+    @staticmethod
+    def generate(generator: nn.Module, z: Tensor, condition: Tensor | None) -> Tensor:
+        return generator(z) if condition is None else generator(z, condition)
 
     def discriminate(self, images: Tensor, condition: Tensor | None) -> Tensor:
         if self.options.augment is not None:
             images = self.options.augment(images)
-        return self.discriminator(images)
+        if condition is None:
+            return self.discriminator(images)
+        return self.discriminator(images, condition)
 
     def _make_fake(self, n: int, device: torch.device) -> tuple[Tensor, Tensor | None]:
         z = self.generator.sample_latent(n, device=device)
@@ -83,12 +86,14 @@ class UnconditionalRecipe(Recipe):
         fake, condition = fake_pair
         return {"loss": self.loss.g_loss(self.discriminate(fake, condition))}
 
-    def preview_inputs(self, n: int, rng: torch.Generator) -> Any:
-        return self.generator.sample_latent(n, generator=rng, device=torch.device("cpu"))
+    def preview_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        return self.generator.sample_latent(n, generator=rng, device=torch.device("cpu")), None
 
-    def preview(self, generators: nn.ModuleDict, inputs: Any) -> Tensor:
+    def preview(self, generators: nn.ModuleDict, inputs: tuple[Tensor, Tensor | None]) -> Tensor:
         generator = generators["generator"]
-        return generator(inputs.to(next(generator.parameters()).device))
+        device = next(generator.parameters()).device
+        z, labels = inputs
+        return self.generate(generator, z.to(device), None if labels is None else labels.to(device))
 
 
 class ConditionalRecipe(UnconditionalRecipe):
@@ -105,24 +110,10 @@ class ConditionalRecipe(UnconditionalRecipe):
     def sample_condition(self, n: int, device: torch.device) -> Tensor:
         return torch.randint(self.num_classes, (n,), device=device)
 
-    def generate(self, generator: nn.Module, z: Tensor, condition: Tensor | None) -> Tensor:
-        return generator(z, condition)
-
-    def discriminate(self, images: Tensor, condition: Tensor | None) -> Tensor:
-        if self.options.augment is not None:
-            images = self.options.augment(images)
-        return self.discriminator(images, condition)
-
-    def preview_inputs(self, n: int, rng: torch.Generator) -> Any:
+    def preview_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
         labels = class_rows(self.num_classes, n)
         z = self.generator.sample_latent(len(labels), generator=rng, device=torch.device("cpu"))
         return z, labels
-
-    def preview(self, generators: nn.ModuleDict, inputs: Any) -> Tensor:
-        generator = generators["generator"]
-        device = next(generator.parameters()).device
-        z, labels = inputs
-        return generator(z.to(device), labels.to(device))
 
     def preview_columns(self, inputs: Any) -> int:
         return len(inputs[1]) // self.num_classes
