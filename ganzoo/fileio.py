@@ -1,11 +1,13 @@
-"""Small file helpers: atomic writes and tolerant JSONL reading."""
+"""Small file helpers: atomic file and directory writes, tolerant JSONL reading."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -34,3 +36,51 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def fsync_tree(directory: Path) -> None:
+    """Flush every file directly in ``directory``, then the directory itself."""
+    for file in directory.iterdir():
+        if file.is_file():
+            with open(file, "rb+") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(directory)
+
+
+def remove_directory(path: Path) -> None:
+    """Rename, then delete: a kill mid-way never leaves a half-deleted ``path``."""
+    stale = path.with_name(f".stale-{path.name}-{os.getpid()}")
+    os.rename(path, stale)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(final: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``final`` to fill; on success it replaces ``final`` with one
+    rename (an existing ``final`` is swapped out, never deleted first); on error it is removed
+    and ``final`` is untouched."""
+    final = Path(final)
+    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        fsync_tree(tmp)
+        if final.exists():
+            stale = final.with_name(f".stale-{final.name}-{os.getpid()}")
+            os.rename(final, stale)
+            os.rename(tmp, final)
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
+        _fsync_dir(final.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

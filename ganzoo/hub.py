@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from ganzoo import __version__
 from ganzoo.errors import ArtifactError, GanzooError, UnknownNameError
+from ganzoo.fileio import atomic_directory
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -236,10 +236,7 @@ def save_pretrained(
         "notes": notes,
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_directory(out_dir) as tmp:
         save_file(tensors, tmp / WEIGHTS)
         (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
         labels, nrow = None, 8
@@ -255,15 +252,6 @@ def save_pretrained(
         os.umask(umask)
         for file in tmp.iterdir():  # safetensors writes 0600; a published model is world-readable
             file.chmod(0o666 & ~umask)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.rename(out_dir, old)
-            os.rename(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 

@@ -8,7 +8,6 @@ complete checkpoints or the new one, never half of one.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -19,23 +18,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganzoo.errors import ArtifactError
+from ganzoo.fileio import atomic_directory, remove_directory
 
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 WEIGHTS = "model.safetensors"
 STATE = "trainer.pt"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
 
 
 def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -63,28 +50,11 @@ def save_checkpoint(
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step_{step:08d}"
-    tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_directory(final) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp / WEIGHTS)
         torch.save(state, tmp / STATE)
-        for name in (WEIGHTS, STATE):
-            _fsync_file(tmp / name)
-        if final.exists():  # the same step saved again: swap, never delete first
-            stale = root / f".stale-{final.name}-{os.getpid()}"
-            os.rename(final, stale)
-            os.rename(tmp, final)
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            os.rename(tmp, final)
-        _fsync_dir(root)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    for _, old in list_checkpoints(run_dir)[:-keep]:  # rename first: never a half-deleted step_*
-        stale = root / f".stale-{old.name}-{os.getpid()}"
-        os.rename(old, stale)
-        shutil.rmtree(stale, ignore_errors=True)
+    for _, old in list_checkpoints(run_dir)[:-keep]:
+        remove_directory(old)
     return final
 
 
