@@ -2,28 +2,75 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-
-def _yaml_list(key: str, values: list[str]) -> list[str]:
-    return [f"{key}:"] + [f"- {json.dumps(v)}" for v in values] if values else []
+PIPELINE_TAG = "unconditional-image-generation"
 
 
-def render_card(name: str, config: dict[str, Any]) -> str:
-    """The model card of the pretrained model ``name`` described by ``config`` (config.json)."""
+def card_metadata(name: str, config: dict[str, Any]):
+    """The card's YAML metadata as a ``huggingface_hub.ModelCardData``.
+
+    ``config["evaluation"]`` entries (``metric``, ``value``, ``dataset``, ``split``, ``name``,
+    ``protocol``) become the model-index, each result carrying its protocol as metric args.
+    """
+    from huggingface_hub import EvalResult, ModelCardData
+
+    arch = config["architecture"]
+    dataset = config.get("dataset") or {}
+    conditional = config.get("num_classes") is not None
+    tags = ["ganzoo", "gan", arch, "conditional-image-generation" if conditional else PIPELINE_TAG]
+    results = [
+        EvalResult(
+            task_type=PIPELINE_TAG,
+            dataset_type=entry.get("dataset_id") or dataset.get("hf_id") or entry.get("dataset", "unknown"),
+            dataset_name=entry.get("dataset", dataset.get("name", "unknown")),
+            dataset_split=entry.get("split"),
+            metric_type=entry["metric"],
+            metric_name=entry.get("name", entry["metric"]),
+            metric_value=entry["value"],
+            metric_args=entry.get("protocol") or None,
+        )
+        for entry in config.get("evaluation") or []
+    ]
+    return ModelCardData(
+        library_name="ganzoo",
+        tags=tags,
+        license=dataset.get("license"),
+        datasets=[dataset["hf_id"]] if dataset.get("hf_id") else None,
+        pipeline_tag=PIPELINE_TAG,
+        model_name=name,
+        eval_results=results or None,
+    )
+
+
+def card_results(path) -> list[dict[str, Any]]:
+    """The measured metrics in a model card's model-index (``README.md``), as dicts with
+    ``metric``, ``name``, ``value``, ``dataset``, ``split`` and ``protocol``; [] if none."""
+    from huggingface_hub import metadata_load
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    try:
+        metadata = metadata_load(path) or {}
+        if not metadata.get("model-index"):
+            return []
+        _, results = model_index_to_eval_results(metadata["model-index"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [{"metric": r.metric_type, "name": r.metric_name or r.metric_type, "value": r.metric_value,
+             "dataset": r.dataset_name, "split": r.dataset_split, "protocol": r.metric_args or {}}
+            for r in results]
+
+
+def render_card(name: str, config: dict[str, Any], *, use_name: str | None = None) -> str:
+    """The model card of the pretrained model ``name`` described by ``config`` (config.json).
+
+    ``use_name`` is how users load it (a registered name, or ``hf-hub:ORG/NAME`` on the Hub).
+    """
+    use_name = use_name or name
     arch = config["architecture"]
     training = config.get("training") or {}
     dataset = config.get("dataset") or {}
-    conditional = config.get("num_classes") is not None
-    tags = ["ganzoo", "gan", arch, "conditional-image-generation" if conditional
-            else "unconditional-image-generation"]
-    meta = ["---", "library_name: ganzoo"]
-    meta += _yaml_list("tags", tags)
-    if dataset.get("license"):
-        meta.append(f"license: {dataset['license']}")
-    meta += _yaml_list("datasets", [dataset["hf_id"]] if dataset.get("hf_id") else [])
-    meta += ["pipeline_tag: unconditional-image-generation", "---", ""]
+    meta = ["---", card_metadata(name, config).to_yaml(), "---", ""]
     c, h, w = config["image_shape"]
     lines = [
         f"# {name}",
@@ -36,12 +83,12 @@ def render_card(name: str, config: dict[str, Any]) -> str:
         "## Use",
         "",
         "```bash",
-        f"ganzoo sample {name} -n 64 -o grid.png --seed 0",
+        f"ganzoo sample {use_name} -n 64 -o grid.png --seed 0",
         "```",
         "",
         "```python",
         "from ganzoo.hub import load_pretrained",
-        f'generator = load_pretrained("{name}")',
+        f'generator = load_pretrained("{use_name}")',
         "images = generator.generate(64, seed=0)  # N, C, H, W in [-1, 1]",
         "```",
         "",
@@ -61,6 +108,13 @@ def render_card(name: str, config: dict[str, Any]) -> str:
             *[f"| {k.replace('_', ' ')} | {v} |" for k, v in training.items()],
             "",
         ]
+    if config.get("evaluation"):
+        lines += ["## Evaluation", "", "| metric | value | data | protocol |", "|---|---|---|---|"]
+        for entry in config["evaluation"]:
+            protocol = ", ".join(f"{k}={v}" for k, v in (entry.get("protocol") or {}).items())
+            where = entry.get("dataset", "") + (f" ({entry['split']})" if entry.get("split") else "")
+            lines.append(f"| {entry.get('name', entry['metric'])} | {entry['value']} | {where} | {protocol} |")
+        lines.append("")
     if dataset:
         lines += ["## Data", ""]
         lines.append(f"Trained on `{dataset.get('name', '?')}` ({dataset.get('split', 'train')} split).")

@@ -89,16 +89,20 @@ def list_command(pretrained: bool) -> None:
 
 @cli.command()
 @click.argument("name")
-def info(name: str) -> None:
-    """Show an architecture or a pretrained model (a name or a directory)."""
+@click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
+def info(name: str, offline: bool) -> None:
+    """Show an architecture or a pretrained model (NAME[@REV], hf-hub:ORG/NAME or a directory)."""
     from ganzoo import hub
+    from ganzoo.card import card_results
+    from ganzoo.huggingface import HubOptions
     from ganzoo.plugins import get_zoo
 
     zoo = get_zoo()
     if name in zoo.architectures and not Path(name).is_dir():
         _architecture_info(name)
         return
-    source = hub.resolve(name)
+    source = hub.resolve(name, HubOptions(offline=offline))
+    _echo_notes(source)
     if source.kind == "run":
         raise GanzooError(f"{name} is a training run; `ganzoo export {name} -o DIR` makes a pretrained model")
     config = hub.read_config(source.path)
@@ -114,8 +118,21 @@ def info(name: str) -> None:
             click.echo(f"{title}:")
             for key, value in config[title].items():
                 click.echo(f"  {key:<14} {value}")
+    card = source.path / hub.CARD
+    results = card_results(card) if card.is_file() else []
+    if results:
+        click.echo("evaluation (from the model card):")
+        for r in results:
+            where = r["dataset"] + (f" ({r['split']})" if r.get("split") else "")
+            protocol = ", ".join(f"{k}={v}" for k, v in r["protocol"].items())
+            click.echo(f"  {r['name']:<14} {r['value']}  on {where}" + (f"  [{protocol}]" if protocol else ""))
     if config.get("notes"):
         click.echo(f"notes: {config['notes']}")
+
+
+def _echo_notes(source: Any) -> None:
+    for note in getattr(source, "notes", ()):
+        click.echo(f"note: {note}", err=True)
 
 
 def _architecture_info(name: str) -> None:
@@ -200,9 +217,11 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
 @click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
 @click.option("--nrow", type=int, help="Images per row (default: a square grid).")
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: int | None,
-           device: str) -> None:
-    """Sample a grid of images from MODEL: a pretrained name, a directory or a run."""
+           device: str, offline: bool) -> None:
+    """Sample a grid of images from MODEL: a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
+    a pretrained directory or a training run."""
     if num < 1:
         raise GanzooError("-n must be at least 1")
     import torch
@@ -212,7 +231,10 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     from ganzoo.images import make_grid, save_image
     from ganzoo.interfaces import class_rows
 
-    generator = load_pretrained(model, device=str(resolve_device(device)))
+    from ganzoo.huggingface import HubOptions
+
+    generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
+    _echo_notes(generator.source)
     classes = generator.num_classes
     labels = None
     if classes is None and label is not None:
@@ -249,6 +271,44 @@ def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool, dataset_name
     path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema,
                       dataset={k: v for k, v in facts.items() if v}, notes=notes)
     click.echo(f"exported {run_dir} to {path}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--repo-id", required=True, help="Hub repository ORG/NAME (created if needed).")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+@click.option("--revision", help="Branch to commit to (created if needed; default: main).")
+@click.option("--message", help="Commit message.")
+def push(directory: Path, repo_id: str, private: bool, revision: str | None, message: str | None) -> None:
+    """Upload a pretrained DIRECTORY to the Hugging Face Hub with a generated model card.
+
+    The token comes from HF_TOKEN or `hf auth login`; HF_ENDPOINT selects another Hub.
+    """
+    from ganzoo.huggingface import push_to_hub
+
+    commit = push_to_hub(directory, repo_id, private=private, revision=revision, commit_message=message)
+    click.echo(f"pushed {directory} to {repo_id}@{commit[:12]} (ganzoo sample hf-hub:{repo_id})")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
+@click.option("--force", is_flag=True, help="Download again even if the cache has the files.")
+def pull(model: str, offline: bool, force: bool) -> None:
+    """Fetch MODEL (a pretrained NAME[@REV] or hf-hub:ORG/NAME[@REV]) into the Hugging Face cache.
+
+    Falls back to the cache, then to the copy bundled with the plugin, when the Hub cannot
+    serve it, and says which source will be used.
+    """
+    from ganzoo.hub import resolve
+    from ganzoo.huggingface import HubOptions
+
+    if Path(model).is_dir():
+        raise GanzooError(f"{model} is a local directory; pull takes a pretrained name or hf-hub:ORG/NAME")
+    source = resolve(model, HubOptions(offline=offline), pull=True, force=force)
+    _echo_notes(source)
+    verb = {"hub": "downloaded", "cache": "up to date in the", "bundled": "using the"}[source.kind]
+    click.echo(f"{model}: {verb} {source.describe()}")
 
 
 @cli.command()

@@ -29,9 +29,13 @@ def register_architectures(register: Callable[..., None]) -> None:
 def register_pretrained(register: Callable[..., None]) -> None:
     """Register pretrained models.
 
-    Call ``register(name, path, architecture=..., description="")`` where ``name`` is
-    ``arch-dataset`` and ``path`` is a directory in the Hub layout (config.json,
-    model.safetensors, README.md) shipped inside the plugin package.
+    Call ``register(name, path=None, *, architecture, description="", repo_id="",
+    revision=None, sha256="")`` where ``name`` is ``arch-dataset``; ``path`` is a directory in
+    the Hub layout (config.json, model.safetensors, README.md) shipped inside the plugin
+    package; ``repo_id`` (``org/name``), ``revision`` (best a commit id) and ``sha256`` (of
+    model.safetensors) say where the Hub serves the same weights. Give a path, a repo_id or
+    both. ``load_pretrained(name)`` looks in the Hugging Face cache, then the bundled copy,
+    then the Hub; the sha256 is checked wherever the weights come from.
     """
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Callable
 import pluggy
 
 from ganzoo import builtins, hookspecs
+from ganzoo.errors import GanzooError
 from ganzoo.registry import (
     ArchitectureEntry,
     DatasetEntry,
@@ -116,15 +118,22 @@ def _registrations(zoo: Zoo) -> dict[str, tuple[Registry, Callable[..., Any]]]:
             name=name, plugin=plugin, description=description, target=target, detect=detect
         )
 
-    def pretrained_entry(
-        plugin: str, name: str, path: str | Path, architecture: str, description: str = "", **extras
-    ):
+    def pretrained_entry(plugin: str, name: str, path: str | Path | None = None, *, architecture: str,
+                         description: str = "", repo_id: str = "", revision: str | None = None,
+                         sha256: str = "", **extras):
+        if path is None and not repo_id:
+            raise GanzooError(f"pretrained model {name!r} needs a bundled path or a Hub repo_id")
+        if sha256 and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise GanzooError(f"pretrained model {name!r}: sha256 must be 64 lowercase hex digits")
         return PretrainedEntry(
             name=name,
             plugin=plugin,
             description=description,
-            path=Path(path),
+            path=Path(path) if path is not None else None,
             architecture=architecture,
+            repo_id=repo_id,
+            revision=revision,
+            sha256=sha256,
             extras=extras,
         )
 

@@ -71,11 +71,20 @@ class DatasetEntry(TargetEntry):
 
 @dataclass(frozen=True)
 class PretrainedEntry(Entry):
-    """A pretrained generator bundled as a directory in the Hub layout."""
+    """A pretrained generator: its Hub repository, pinned revision and weights' sha256, and
+    (optionally) a copy bundled in the plugin package as a directory in the Hub layout."""
 
-    path: Path = Path()
+    path: Path | None = None
     architecture: str = ""
+    repo_id: str = ""
+    revision: str | None = None
+    sha256: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bundled(self) -> Path | None:
+        """The bundled directory, if the plugin ships one that is really there."""
+        return self.path if self.path is not None and (self.path / "config.json").is_file() else None
 
 
 E = TypeVar("E", bound=Entry)

@@ -22,8 +22,48 @@ FIXTURES = TESTS / "fixtures"
 DATA_ROOT = Path(os.environ.get("GANZOO_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 """The shared, read-only data directory (``../shared/data`` next to the repository)."""
 
+NET_GUARD = TESTS / "netguard"
+"""Holds the ``sitecustomize`` that refuses non-loopback connections in every test process."""
+
 PLUGIN_FIXTURES = ("ganzoo_toy", "ganzoo_broken")
 """Packages under tests/fixtures that ``plugin_site`` pip-installs."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test: no network but loopback, here and in every subprocess (the guard in
+    tests/netguard is loaded through PYTHONPATH), and a Hugging Face home of our own so tests
+    never read or write the developer's cache or token. HF_ENDPOINT points at a closed loopback
+    port: a test that reaches for the Hub without its own test server fails fast, locally."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="ganzoo-tests-hf-"))
+    (home / "guard.log").touch()
+    os.environ.update({
+        "GANZOO_NET_GUARD": "1",
+        "GANZOO_NET_GUARD_LOG": str(home / "guard.log"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(NET_GUARD), os.environ.get("PYTHONPATH")])),
+        "HF_HOME": str(home / "hf"),
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    })
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE", "HF_HUB_OFFLINE",
+                 "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH"):
+        os.environ.pop(name, None)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ganzoo_tests_net_guard", NET_GUARD / "sitecustomize.py")
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    guard.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    log = os.environ.get("GANZOO_NET_GUARD_LOG")
+    attempts = Path(log).read_text().strip() if log and Path(log).is_file() else ""
+    if attempts:
+        print(f"\nthe test network guard refused non-loopback connections:\n{attempts}", file=sys.stderr)
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from huggingface_hub import metadata_load
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
@@ -73,9 +74,9 @@ def test_model_card(exported):
     card = (exported / "README.md").read_text()
     assert card.startswith("---\n")
     front, _, body = card[4:].partition("\n---\n")
-    assert "library_name: ganzoo" in front.splitlines()
-    assert "license: cc-by-sa-3.0" in front
-    assert '- "ylecun/mnist"' in front
+    meta = metadata_load(exported / "README.md")
+    assert meta["library_name"] == "ganzoo" and meta["license"] == "cc-by-sa-3.0"
+    assert meta["datasets"] == ["ylecun/mnist"] and meta["tags"][:3] == ["ganzoo", "gan", "mlp"]
     assert "# mlp-tiny" in body
     assert "ganzoo sample mlp-tiny" in body
 

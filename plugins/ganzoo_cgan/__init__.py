@@ -18,6 +18,7 @@ def register_architectures(register: Callable[..., None]) -> None:
 
 @hookimpl
 def register_pretrained(register: Callable[..., None]) -> None:
-    if (PRETRAINED / "cgan-mnist" / "config.json").is_file():
-        register("cgan-mnist", PRETRAINED / "cgan-mnist", architecture="cgan",
-                 description="conditional GAN on MNIST: pick the digit with --label (32x32)")
+    register("cgan-mnist", PRETRAINED / "cgan-mnist", architecture="cgan",
+             description="conditional GAN on MNIST: pick the digit with --label (32x32)",
+             repo_id="ganzoo/cgan-mnist",
+             sha256="f4df1ae5fa305f07ee331deec619cd5d58d79c65e74617bc19e135f17fe1cfb1")

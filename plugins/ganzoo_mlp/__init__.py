@@ -18,4 +18,5 @@ def register_architectures(register: Callable[..., None]) -> None:
 @hookimpl
 def register_pretrained(register: Callable[..., None]) -> None:
     register("mlp-mnist", PRETRAINED / "mlp-mnist", architecture="mlp",
-             description="MLP GAN trained on MNIST digits (28x28)")
+             description="MLP GAN trained on MNIST digits (28x28)", repo_id="ganzoo/mlp-mnist",
+             sha256="f4772f9f3ba377ed2170d203956f8a9e4d7af09697600a9833ba9fdcc8d8783e")
