@@ -81,8 +81,8 @@ def list_command(pretrained: bool) -> None:
         rows = [[e.name, e.plugin, e.description] for e in zoo.architectures]
         click.echo(_table(rows, ["architecture", "plugin", "description"]))
         click.echo()
-    rows = [[e.name, e.architecture, e.plugin, e.description] for e in zoo.pretrained]
-    click.echo(_table(rows, ["pretrained", "architecture", "plugin", "description"]))
+    rows = [[e.name, e.architecture, e.plugin, e.repo_id or "-", e.description] for e in zoo.pretrained]
+    click.echo(_table(rows, ["pretrained", "architecture", "plugin", "hub", "description"]))
     if any(p.errors for p in zoo.plugins):
         click.echo("\nsome plugins failed to load; run `ganzoo plugins` for details", err=True)
 

@@ -293,3 +293,13 @@ def test_corrupt_bundled_copy_is_refused(make_plugin, plugin_sys_path, tmp_path,
     (copy / "model.safetensors").write_bytes(bytes(data))
     with pytest.raises(ChecksumError, match="bundled model.safetensors of toy-bundled .*reinstall"):
         load_pretrained("toy-bundled")
+
+
+def test_every_bundled_zoo_model_matches_its_registered_sha256():
+    from ganzoo.plugins import get_zoo
+
+    entries = [e for e in get_zoo().pretrained if e.bundled is not None]
+    assert {e.name for e in entries} >= {"mlp-mnist", "dcgan-mnist", "cgan-mnist", "dcgan-celeba"}
+    for entry in entries:
+        assert entry.repo_id == f"ganzoo/{entry.name}" and entry.sha256, entry.name
+        assert sha256_of(entry.bundled / "model.safetensors") == entry.sha256, entry.name
