@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 import os
 from pathlib import Path
 
-import httpx
 import pytest
 from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import (
@@ -21,7 +22,6 @@ from hub_server import HubServer, git_blob_sha1
 
 TOKEN = "hf_test_token"
 REPO = "alice/tiny-gan"
-# The client itself PUTs LFS content with httpx's deprecated `data=<file>` (huggingface_hub/lfs.py).
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(64))
 
 
@@ -188,25 +188,36 @@ def test_second_commit_keeps_old_revision(hub: HubServer, api: HfApi, folder: Pa
     assert "README.md" not in {s.rfilename for s in api.model_info(REPO).siblings}
 
 
+def _request(hub: HubServer, method: str, path: str, body=None, headers=None, chunked: bool = False):
+    """One raw request with the standard library (independent of the HTTP stack huggingface_hub uses)."""
+    connection = http.client.HTTPConnection(hub.url.removeprefix("http://"), timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
 def test_raw_protocol_edges(hub: HubServer, uploaded: str) -> None:
     weights = hub.file_bytes(REPO, "model.safetensors")
-    url = f"{hub.url}/{REPO}/resolve/main/model.safetensors"
-    with httpx.Client() as client:
-        head = client.head(url)
-        assert head.headers["X-Repo-Commit"] == uploaded
-        assert head.headers["X-Linked-Etag"] == f'"{hashlib.sha256(weights).hexdigest()}"'
-        assert int(head.headers["Content-Length"]) == len(weights) and head.content == b""
-        part = client.get(url, headers={"Range": "bytes=100-"})
-        assert part.status_code == 206 and part.content == weights[100:]
-        # LFS PUT: the sha256 is checked; a streamed (Transfer-Encoding: chunked) body is decoded.
-        assert client.put(f"{hub.url}/lfs-upload/{REPO}/{'0' * 64}", content=b"x").status_code == 400
-        blob = os.urandom(5000)
-        put = client.put(f"{hub.url}/lfs-upload/{REPO}/{hashlib.sha256(blob).hexdigest()}",
-                         content=iter([blob[:1000], blob[1000:]]))
-        assert put.status_code == 200 and put.request.headers["Transfer-Encoding"] == "chunked"
-        assert client.get(f"{hub.url}/api/spaces/{REPO}").headers["X-Error-Code"] == "RepoNotFound"
-        assert client.get(f"{hub.url}/api/nothing-here").status_code == 404
-        assert hub.unhandled == [("GET", "/api/nothing-here")]
-        assert client.get(f"{hub.url}/api/whoami-v2").status_code == 401
-        whoami = client.get(f"{hub.url}/api/whoami-v2", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert whoami.json()["name"] == "alice"
+    path = f"/{REPO}/resolve/main/model.safetensors"
+    status, headers, content = _request(hub, "HEAD", path)
+    assert headers["X-Repo-Commit"] == uploaded
+    assert headers["X-Linked-Etag"] == f'"{hashlib.sha256(weights).hexdigest()}"'
+    assert int(headers["Content-Length"]) == len(weights) and content == b""
+    status, _, content = _request(hub, "GET", path, headers={"Range": "bytes=100-"})
+    assert status == 206 and content == weights[100:]
+    # LFS PUT: the sha256 is checked; a streamed (Transfer-Encoding: chunked) body is decoded.
+    assert _request(hub, "PUT", f"/lfs-upload/{REPO}/{'0' * 64}", body=b"x")[0] == 400
+    blob = os.urandom(5000)
+    status, _, _ = _request(hub, "PUT", f"/lfs-upload/{REPO}/{hashlib.sha256(blob).hexdigest()}",
+                            body=iter([blob[:1000], blob[1000:]]),
+                            headers={"Transfer-Encoding": "chunked"}, chunked=True)
+    assert status == 200
+    assert _request(hub, "GET", f"/api/spaces/{REPO}")[1]["X-Error-Code"] == "RepoNotFound"
+    assert _request(hub, "GET", "/api/nothing-here")[0] == 404
+    assert hub.unhandled == [("GET", "/api/nothing-here")]
+    assert _request(hub, "GET", "/api/whoami-v2")[0] == 401
+    status, _, content = _request(hub, "GET", "/api/whoami-v2", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert json.loads(content)["name"] == "alice"
