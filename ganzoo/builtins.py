@@ -1,4 +1,4 @@
-"""What the core itself registers: its losses and dataset readers. Imports no torch."""
+"""What the core itself registers: its losses, dataset readers and metrics. Imports no torch."""
 
 from __future__ import annotations
 
@@ -42,3 +42,20 @@ def register_datasets(register: Callable[..., None]) -> None:
         "a folder of JPEG/PNG images (recursive), centre-cropped and resized to a square",
         detect=has_images,
     )
+
+
+@hookimpl
+def register_metrics(register: Callable[..., None]) -> None:
+    register("swd", "ganzoo.metrics.swd:SlicedWasserstein",
+             "sliced Wasserstein distance of Laplacian-pyramid patches x1e3 (ProGAN; 16,384 images)")
+    register("ms-ssim", "ganzoo.metrics.ssim:MSSSIMDiversity",
+             "mean MS-SSIM of 10,000 random generated pairs, lower is more diverse (ProGAN)")
+    register("fid", "ganzoo.metrics.fid:FID", "Fréchet Inception distance (pytorch-fid's InceptionV3 network)")
+    register("kid", "ganzoo.metrics.fid:KID", "kernel Inception distance, unbiased, 100 subsets of 1,000")
+    register("is", "ganzoo.metrics.fid:InceptionScore", "Inception score, 10 splits")
+    register("classifier-score", "ganzoo.metrics.classifier:ClassifierScore",
+             "Inception score with ganzoo's bundled MNIST classifier (10,000 images)")
+    register("classifier-fd", "ganzoo.metrics.classifier:ClassifierFD",
+             "Fréchet distance in the MNIST classifier's features (10,000 images)")
+    register("tstr", "ganzoo.metrics.classifier:TSTR",
+             "train a classifier on generated labelled digits, test on real ones (conditional models)")

@@ -83,6 +83,10 @@ def list_command(pretrained: bool) -> None:
         click.echo()
     rows = [[e.name, e.architecture, e.plugin, e.repo_id or "-", e.description] for e in zoo.pretrained]
     click.echo(_table(rows, ["pretrained", "architecture", "plugin", "hub", "description"]))
+    if not pretrained and len(zoo.metrics):
+        click.echo()
+        rows = [[e.name, e.plugin, e.description] for e in zoo.metrics]
+        click.echo(_table(rows, ["metric", "plugin", "description"]))
     if any(p.errors for p in zoo.plugins):
         click.echo("\nsome plugins failed to load; run `ganzoo plugins` for details", err=True)
 
@@ -250,6 +254,68 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels)
     save_image(make_grid(images, nrow=nrow), out)
     click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
+
+
+@cli.command("eval")
+@click.argument("model", required=False)
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="Reference dataset, read at the model's resolution.")
+@click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
+@click.option("--split", help="Reference split for readers that have them (default: test).")
+@click.option("-m", "--metrics", default="swd,ms-ssim", show_default=True,
+              help="Comma-separated metric names (`ganzoo list` shows them all).")
+@click.option("-n", "num", type=int, help="Images a side for every metric (default: each metric's protocol).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples, subsets and projections.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--inception-weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="pt_inception-2015-12-05 weights for fid/kid/is (default: the torch hub cache).")
+@click.option("--real-vs-real", is_flag=True,
+              help="No model: two disjoint halves of --data against each other (the metric's floor).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the full report as JSON.")
+@click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+def eval_command(model: str | None, data: Path, dataset_name: str | None, split: str | None, metrics: str,
+                 num: int | None, seed: int, device: str, inception_weights: Path | None, real_vs_real: bool,
+                 out: Path | None, offline: bool, progress: bool | None) -> None:
+    """Measure MODEL (a pretrained NAME, hf-hub:ORG/NAME, a directory or a training run)
+    against --data with --metrics; every figure is reported with its protocol.
+
+    \b
+    ganzoo eval dcgan-celeba --data ../shared/data/celeba64 -m swd,ms-ssim
+    ganzoo eval cgan-mnist --data ../shared/data/mnist -m classifier-score,classifier-fd,tstr
+    ganzoo eval --real-vs-real --data ../shared/data/celeba64 -m swd
+    """
+    import sys
+
+    from ganzoo.fileio import atomic_write_text
+    from ganzoo.huggingface import HubOptions
+    from ganzoo.metrics.evaluate import evaluate, summary_lines
+
+    if (model is None) == (not real_vs_real):
+        raise GanzooError("give a MODEL to evaluate or --real-vs-real, not both" if model
+                          else "give a MODEL to evaluate, or --real-vs-real for the data's floor")
+    if out is not None and not out.parent.is_dir():
+        raise GanzooError(f"the folder of -o {out} does not exist; create it or choose another path")
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    report = evaluate(model, data, names, n=num, seed=seed, device=device, split=split,
+                      dataset_name=dataset_name,
+                      metric_options={"inception_weights": str(inception_weights) if inception_weights else None},
+                      hub_options=HubOptions(offline=offline),
+                      progress=sys.stderr.isatty() if progress is None else progress)
+    for note in (report["model"] or {}).get("notes", ()):
+        click.echo(f"note: {note}", err=True)
+    for entry in report["results"]:
+        for warning in entry["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
+    what = report["model"]["source"] if report["model"] else report["reference"]["real_vs_real"]
+    reference = report["reference"]
+    click.echo(f"{model or 'real vs real'}: {what}; reference {reference['path']} ({reference['split']}, "
+               f"{'x'.join(map(str, reference['resolution']))}), seed {seed}, on {report['device']}")
+    for line in summary_lines(report):
+        click.echo(f"  {line}")
+    if out is not None:
+        atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+        click.echo(f"wrote the report with protocols to {out}")
 
 
 @cli.command()

@@ -54,7 +54,9 @@ def test_version(ganzoo, tmp_path):
 def test_list_shows_architectures_and_pretrained(ganzoo, tmp_path):
     result = ganzoo("list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    architectures, pretrained = result.stdout.split("\n\n")
+    architectures, pretrained, metrics = result.stdout.split("\n\n")
+    assert metrics.startswith("metric")
+    assert any(line.split()[:2] == ["swd", "ganzoo"] for line in metrics.splitlines())
     assert architectures.startswith("architecture")
     assert any(line.split()[:2] == ["mlp", "mlp"] for line in architectures.splitlines())
     assert pretrained.startswith("pretrained")

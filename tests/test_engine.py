@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -163,7 +164,7 @@ def test_ema_does_not_share_storage_with_live():
 
 @pytest.mark.parametrize("bad", [{"steps": 0}, {"batch_size": 0}, {"lr_g": 0}, {"betas": (0.5, 1.0)},
                                  {"d_steps": 0}, {"ema": 1.0}, {"precision": "fp8"}, {"log_every": 0},
-                                 {"keep_checkpoints": 0}])
+                                 {"keep_checkpoints": 0}, {"eval_every": 0}, {"eval_n": 1}])
 def test_train_config_rejects_bad_values(bad):
     with pytest.raises(GanzooError, match="bad training setting"):
         TrainConfig(**bad)
@@ -353,3 +354,31 @@ def test_model_settings_that_contradict_the_data(tiny_run, tmp_path, setting):
     with pytest.raises(expected, match=key):
         tiny_run(tmp_path / "run", **setting)
     assert not (tmp_path / "run").exists()
+
+
+# -- metrics during training ----------------------------------------------------------------------
+
+
+def test_chosen_metrics_are_logged_every_k_steps(tiny_run, tmp_path):
+    trainer = tiny_run(tmp_path / "run", steps=6, log_every=3, sample_every=1000, checkpoint_every=1000,
+                       eval_metrics="swd,classifier-score", eval_every=4, eval_n=64)
+    trainer.fit()
+    evaluations = [r for r in read_log(tmp_path / "run") if "eval_swd" in r]
+    assert [r["step"] for r in evaluations] == [0, 4, 6]  # the baseline, every 4 steps, the end
+    for record in evaluations:
+        assert record["eval_swd"] > 0 and 1 <= record["eval_classifier-score"] <= 10
+        assert record["eval_seconds"] >= 0
+    assert evaluations[0]["eval_swd"] != evaluations[-1]["eval_swd"]  # the generator changed
+    # The same generator gives the same figures: the samples and the real subset are seeded.
+    assert trainer.evaluate()["eval_swd"] == evaluations[-1]["eval_swd"]
+    losses = [r for r in read_log(tmp_path / "run") if "g_loss" in r]
+    assert [r["step"] for r in losses] == [3, 6]
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"eval_metrics": "swdd"}, "unknown metric 'swdd'; did you mean 'swd'?"),
+    ({"eval_metrics": "tstr"}, "tstr needs a class-conditional model"),
+])
+def test_bad_training_metrics_fail_before_training(tiny_run, tmp_path, settings, message):
+    with pytest.raises(GanzooError, match=re.escape(message)):
+        tiny_run(tmp_path / "run", steps=2, **settings)

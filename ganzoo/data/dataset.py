@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,9 +96,11 @@ class ShuffledBatches:
         self.epoch, self.position, self._order = int(state["epoch"]), int(state["position"]), None
 
 
-def load_dataset(path: str | Path, name: str | None = None, image_size: int | None = None) -> ImageDataset:
+def load_dataset(path: str | Path, name: str | None = None, image_size: int | None = None,
+                 split: str | None = None) -> ImageDataset:
     """Read the dataset at ``path`` with the reader ``name``, or the first whose detector
-    recognises the path, at ``image_size`` (None: the reader's native size)."""
+    recognises the path, at ``image_size`` (None: the reader's native size). ``split`` (e.g.
+    MNIST's "test") goes to readers that have splits; None is the reader's default."""
     from ganzoo.plugins import get_zoo
 
     path = Path(path)
@@ -115,6 +118,12 @@ def load_dataset(path: str | Path, name: str | None = None, image_size: int | No
                 "or name the reader with --dataset"
             )
         entry = matches[0]
-    dataset = entry.load()(path, image_size=image_size)
+    reader = entry.load()
+    if split is None:
+        dataset = reader(path, image_size=image_size)
+    elif "split" not in inspect.signature(reader).parameters:
+        raise DataError(f"the {entry.name} reader has no splits; drop --split {split} (it reads all of {path})")
+    else:
+        dataset = reader(path, image_size=image_size, split=split)
     dataset.reader = entry.name
     return dataset

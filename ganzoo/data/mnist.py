@@ -67,6 +67,8 @@ def load_mnist(path: str | Path, split: str = "train", image_size: int | None = 
     directory = Path(path)
     if not directory.is_dir():
         raise DataError(f"MNIST directory {directory} does not exist")
+    if split not in _FILES:
+        raise DataError(f"MNIST has the splits {' and '.join(_FILES)}, not {split!r}")
     image_stem, label_stem = _FILES[split]
     images = read_idx(_find(directory, image_stem), 3)
     labels = read_idx(_find(directory, label_stem), 1)

@@ -44,6 +44,13 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
     preview_samples: int = 64
+    eval_metrics: str = ""
+    """Comma-separated metrics (e.g. "swd,ms-ssim") to run every ``eval_every`` steps and at
+    step 0, logged to log.jsonl as ``eval_<metric>``; empty turns it off."""
+    eval_every: int = 1000
+    eval_n: int = 1000
+    """Generated and training images per evaluation (fewer than the metrics' protocols: the
+    figures track progress within a run, not comparisons with published ones)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -60,6 +67,7 @@ class TrainConfig:
             (min(self.log_every, self.sample_every, self.checkpoint_every) >= 1,
              "log_every, sample_every and checkpoint_every must be >= 1"),
             (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),
+            (self.eval_every >= 1 and self.eval_n >= 2, "eval_every must be >= 1 and eval_n >= 2"),
         ]
         for ok, message in checks:
             if not ok:

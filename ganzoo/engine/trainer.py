@@ -81,6 +81,28 @@ class Trainer:
         self.step = 0
         self.train_seconds = 0.0
         self._d_params = list(recipe.discriminators.parameters())
+        self.evaluation = self._evaluation()
+
+    def _evaluation(self):
+        names = [name.strip() for name in self.config.eval_metrics.split(",") if name.strip()]
+        if not names:
+            return None
+        from ganzoo.metrics.evaluate import TrainingEvaluation
+
+        if "generator" not in self.recipe.generators:
+            raise GanzooError("eval_metrics: this recipe has no noise-to-image 'generator' to sample")
+        evaluation = TrainingEvaluation(names, self.data, n=self.config.eval_n, seed=self.config.seed,
+                                        device=self.device)
+        evaluation.check(self.recipe.generators["generator"])
+        return evaluation
+
+    def evaluate(self) -> dict[str, Any]:
+        """Run the chosen metrics on the sampling (EMA) generator and log them at this step."""
+        start = time.perf_counter()
+        values = self.evaluation(self.sampling_generators()["generator"])
+        record = {"step": self.step, **values, "eval_seconds": round(time.perf_counter() - start, 2)}
+        self._log(record)
+        return record
 
     def _optimizer(self, modules: nn.Module, lr: float) -> torch.optim.Optimizer:
         params = [p for p in modules.parameters() if p.requires_grad]
@@ -132,6 +154,9 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step",
                    disable=None if self.progress is None else not self.progress, dynamic_ncols=True)
         try:
+            if self.evaluation is not None and self.step == 0:
+                self.evaluate()  # the baseline, and any problem with the metrics, before training
+                window_start = time.perf_counter()
             while self.step < cfg.steps:
                 losses = self.train_step()
                 for key, value in losses.items():
@@ -147,11 +172,14 @@ class Trainer:
                     self._log(record)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
                     sums, window_steps, window_start = {}, 0, time.perf_counter()
+                paused = time.perf_counter()  # samples, evaluation and checkpoints are not billed as training
                 if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
                     self.write_samples()
+                if self.evaluation is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
+                    self.evaluate()
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                     self.save()
-                    window_start = time.perf_counter()  # don't bill checkpoint I/O as training
+                window_start += time.perf_counter() - paused
         finally:
             bar.close()
         from ganzoo.engine.plots import plot_losses
