@@ -128,10 +128,16 @@ def info(name: str, offline: bool) -> None:
         click.echo("evaluation (from the model card):")
         for r in results:
             where = r["dataset"] + (f" ({r['split']})" if r.get("split") else "")
-            protocol = ", ".join(f"{k}={v}" for k, v in r["protocol"].items())
-            click.echo(f"  {r['name']:<14} {r['value']}  on {where}" + (f"  [{protocol}]" if protocol else ""))
+            facts = ", ".join(f"{k}={r['protocol'][k]}" for k in INFO_PROTOCOL_KEYS if k in r["protocol"])
+            click.echo(f"  {r['metric']:<16} {r['value']:<9} on {where}" + (f"  [{facts}]" if facts else ""))
+        click.echo("  (the full protocols are in the model card's model-index)")
     if config.get("notes"):
         click.echo(f"notes: {config['notes']}")
+
+
+INFO_PROTOCOL_KEYS = ("n_fake", "n_real", "resolution", "seed", "per_level", "real_data_value",
+                      "train_on_real_accuracy", "inception_weights")
+"""The protocol facts `ganzoo info` shows beside each figure of a model card."""
 
 
 def _echo_notes(source: Any) -> None:
@@ -272,11 +278,13 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
 @click.option("--real-vs-real", is_flag=True,
               help="No model: two disjoint halves of --data against each other (the metric's floor).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the full report as JSON.")
+@click.option("--record", is_flag=True,
+              help="Also add the figures to MODEL's config.json and model card (a pretrained directory).")
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
 def eval_command(model: str | None, data: Path, dataset_name: str | None, split: str | None, metrics: str,
                  num: int | None, seed: int, device: str, inception_weights: Path | None, real_vs_real: bool,
-                 out: Path | None, offline: bool, progress: bool | None) -> None:
+                 out: Path | None, record: bool, offline: bool, progress: bool | None) -> None:
     """Measure MODEL (a pretrained NAME, hf-hub:ORG/NAME, a directory or a training run)
     against --data with --metrics; every figure is reported with its protocol.
 
@@ -294,6 +302,9 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
     if (model is None) == (not real_vs_real):
         raise GanzooError("give a MODEL to evaluate or --real-vs-real, not both" if model
                           else "give a MODEL to evaluate, or --real-vs-real for the data's floor")
+    if record and not (model and (Path(model) / "config.json").is_file()):
+        raise GanzooError("--record writes into a pretrained directory; give MODEL as a path to one "
+                          "(e.g. one made by `ganzoo export`)")
     if out is not None and not out.parent.is_dir():
         raise GanzooError(f"the folder of -o {out} does not exist; create it or choose another path")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
@@ -316,6 +327,11 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
     if out is not None:
         atomic_write_text(out, json.dumps(report, indent=2) + "\n")
         click.echo(f"wrote the report with protocols to {out}")
+    if record:
+        from ganzoo.hub import record_evaluation
+
+        record_evaluation(Path(model), report)
+        click.echo(f"recorded {len(report['results'])} figure(s) in {model}/config.json and its model card")
 
 
 @cli.command()

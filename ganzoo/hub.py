@@ -358,6 +358,25 @@ def save_pretrained(
     return out_dir
 
 
+def record_evaluation(directory: str | Path, report: dict[str, Any]) -> Path:
+    """Add an evaluation report's figures to the pretrained ``directory``: config.json's
+    ``evaluation`` (a figure for the same metric, data and split is replaced) and a re-rendered
+    model card. The weights are not touched."""
+    from ganzoo.card import render_card
+    from ganzoo.fileio import atomic_write_text
+    from ganzoo.metrics.evaluate import card_entries
+
+    directory = Path(directory)
+    config = read_config(directory)
+    new = card_entries(report)
+    replaced = {(e["metric"], e["dataset"], e["split"]) for e in new}
+    kept = [e for e in config.get("evaluation") or [] if (e["metric"], e["dataset"], e["split"]) not in replaced]
+    config["evaluation"] = kept + new
+    atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
+    atomic_write_text(directory / CARD, render_card(directory.name, config))
+    return directory
+
+
 def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False,
                use_ema: bool = True, dataset: dict[str, Any] | None = None,
                notes: str = "") -> Path:

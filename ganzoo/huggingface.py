@@ -12,7 +12,6 @@ detected with one short TCP connect before huggingface_hub's own retries (about 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ganzoo.errors import ArtifactError, GanzooError
+from ganzoo.fileio import sha256_of
 
 HUB_PREFIX = "hf-hub:"
 CONFIG, WEIGHTS, CARD, SAMPLES = "config.json", "model.safetensors", "README.md", "samples.png"
@@ -134,14 +134,6 @@ def unreachable_reason(options: HubOptions) -> str | None:
         reason = exc.strerror if getattr(exc, "strerror", None) else str(exc) or type(exc).__name__
         return f"{host}:{port}: {reason}"
     return None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_sha256(path: Path, expected: str, what: str, remedy: str) -> str:

@@ -5,6 +5,7 @@ network guard in conftest.py)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -207,7 +208,7 @@ def test_cli_push_pull_sample_info_offline(ganzoo_env, trained, tmp_path, one_li
 
     info = run("info", "hf-hub:zoo/mlp-mnist", "--offline")
     assert info.returncode == 0, info.stderr
-    assert "classifier score" in info.stdout and "7.5  on mnist (test)" in info.stdout
+    assert re.search(r"classifier-score\s+7.5\s+on mnist \(test\)", info.stdout), info.stdout
     assert "n_fake=10000" in info.stdout
 
     assert "private" in one_line_error(run("pull", "hf-hub:zoo/mlp-mnist", "--force", env={"HF_TOKEN": None}))

@@ -23,7 +23,6 @@ test accuracy, recipe, hardware, sha256) is rebuilt with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -39,6 +38,7 @@ from torch import Tensor, nn
 
 from ganzoo.data.dataset import ImageDataset
 from ganzoo.errors import ArtifactError, DataError
+from ganzoo.fileio import sha256_of
 from ganzoo.metrics.base import Metric, MetricResult, limit
 from ganzoo.metrics.frechet import frechet_distance_of
 
@@ -235,14 +235,6 @@ def train_classifier(dataset: ImageDataset, *, epochs: int = RECIPE["epochs"], s
 
 # ---------------------------------------------------------------------------------------------
 # The bundled classifier
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_mnist_classifier(directory: str | Path | None = None, device: str | torch.device = "cpu") -> MnistClassifier:

@@ -234,3 +234,30 @@ class TrainingEvaluation:
                 result = metric.compute(self.real, fake, seed=self.seed, device=self.device)
                 values[f"eval_{metric.name}"] = result.value
         return values
+
+
+def card_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's figures as config.json ``evaluation`` entries (the model card's
+    model-index): value, reference data and split, and the protocol's scalar facts, with the
+    real data's value and per-level figures beside the headline where the metric gives them."""
+    entries = []
+    reference = report["reference"]
+    for result in report["results"]:
+        protocol = {k: v for k, v in result["protocol"].items()
+                    if isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 80}
+        protocol["resolution"] = "x".join(map(str, result["protocol"]["resolution"][1:]))
+        details = result["details"]
+        if isinstance(details.get("real"), float):
+            protocol["real_data_value"] = round(details["real"], 4)
+        if isinstance(details.get("train_on_real_accuracy"), float):
+            protocol["train_on_real_accuracy"] = round(details["train_on_real_accuracy"], 4)
+        levels = {k.removeprefix("swd_"): round(v, 2) for k, v in details.items() if k.startswith("swd_")}
+        if levels:
+            protocol["per_level"] = ", ".join(f"{k}: {v}" for k, v in levels.items())
+        protocol["ganzoo"] = report["ganzoo"]
+        protocol["seconds"] = round(result["seconds"], 1)
+        protocol["device"] = report["device"]
+        entries.append({"metric": result["metric"], "name": result["name"], "value": round(result["value"], 4),
+                        "dataset": Path(reference["path"]).name, "split": reference["split"],
+                        "protocol": protocol})
+    return entries

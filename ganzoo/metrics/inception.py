@@ -23,7 +23,6 @@ the mathematics; its figures are marked ``RANDOM_INIT`` in every protocol.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.errors import ArtifactError
+from ganzoo.fileio import sha256_of
 
 WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{WEIGHTS_NAME}"
@@ -250,14 +250,6 @@ def random_init_(model: FIDInceptionV3, seed: int = 0) -> FIDInceptionV3:
 def default_weights_path() -> Path:
     """Where torch.hub keeps the file: ``torch.hub.get_dir()/checkpoints/<name>``."""
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_NAME
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_fid_inception(weights: str | Path | None = None, device: str | torch.device = "cpu", *,
