@@ -12,6 +12,7 @@ from huggingface_hub import metadata_load
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
+from ganzoo.card import render_card
 from ganzoo.engine import start_run
 from ganzoo.engine.checkpoint import latest_checkpoint
 from ganzoo.errors import ArtifactError, GanzooError
@@ -150,7 +151,7 @@ BUNDLED = ["mlp-mnist", "dcgan-mnist", "cgan-mnist", "dcgan-celeba"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)
-def test_every_bundled_model_is_registered_small_and_samples(name):
+def test_every_bundled_model_is_registered_small_and_samples(name, tmp_path):
     entry = get_zoo().pretrained.get(name)
     size = sum(f.stat().st_size for f in entry.path.iterdir())
     assert size < 16 * 2**20, f"{name} is {size} bytes; bundled models stay under 16 MB"
@@ -163,7 +164,13 @@ def test_every_bundled_model_is_registered_small_and_samples(name):
     assert torch.isfinite(images).all() and images.min() >= -1 and images.max() <= 1
     assert images.std() > 0.05  # not a collapsed constant image
     card = (entry.path / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: ganzoo\n")
+    assert card.startswith("---\n") and metadata_load(entry.path / "README.md")["library_name"] == "ganzoo"
+    # The card is what config.json renders to (figures recorded with `ganzoo eval --record`),
+    # compared as metadata and body: YAML key order differs between huggingface_hub versions.
+    rendered = tmp_path / "README.md"
+    rendered.write_text(render_card(name, json.loads((entry.path / "config.json").read_text())))
+    assert metadata_load(rendered) == metadata_load(entry.path / "README.md")
+    assert rendered.read_text().split("\n---\n", 1)[1] == card.split("\n---\n", 1)[1]
     if "celeba" in name:  # the CelebA terms require every card of a model trained on it to say so
         assert "non-commercial research" in card
 

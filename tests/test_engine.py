@@ -164,7 +164,8 @@ def test_ema_does_not_share_storage_with_live():
 
 @pytest.mark.parametrize("bad", [{"steps": 0}, {"batch_size": 0}, {"lr_g": 0}, {"betas": (0.5, 1.0)},
                                  {"d_steps": 0}, {"ema": 1.0}, {"precision": "fp8"}, {"log_every": 0},
-                                 {"keep_checkpoints": 0}, {"eval_every": 0}, {"eval_n": 1}])
+                                 {"keep_checkpoints": 0}, {"eval_every": 0}, {"eval_n": 1},
+                                 {"lr_decay_steps": -1}, {"steps": 5, "lr_decay_steps": 6}])
 def test_train_config_rejects_bad_values(bad):
     with pytest.raises(GanzooError, match="bad training setting"):
         TrainConfig(**bad)
@@ -382,3 +383,17 @@ def test_chosen_metrics_are_logged_every_k_steps(tiny_run, tmp_path):
 def test_bad_training_metrics_fail_before_training(tiny_run, tmp_path, settings, message):
     with pytest.raises(GanzooError, match=re.escape(message)):
         tiny_run(tmp_path / "run", steps=2, **settings)
+
+
+def test_learning_rates_decay_linearly_over_the_last_steps(tiny_run, tmp_path):
+    trainer = tiny_run(tmp_path / "run", steps=6, lr_decay_steps=3, lr_g=1e-3, lr_d=4e-3,
+                       sample_every=1000, checkpoint_every=1000)
+    seen = []
+    for _ in range(6):
+        trainer.train_step()
+        seen.append((trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]))
+    factors = [1, 1, 1, 0.75, 0.5, 0.25]
+    assert seen == [pytest.approx((1e-3 * f, 4e-3 * f)) for f in factors]
+    constant = tiny_run(tmp_path / "constant", steps=3, lr_g=1e-3, sample_every=1000, checkpoint_every=1000)
+    constant.train_step()
+    assert constant.opt_g.param_groups[0]["lr"] == 1e-3 and constant.lr_factor(2) == 1.0

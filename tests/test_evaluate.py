@@ -70,17 +70,18 @@ def write_folder(directory: Path, n: int, size: int = 32, mode: str = "RGB") -> 
 
 def test_real_vs_real_with_too_few_images_warns_how_the_protocol_changed(ganzoo, tmp_path):
     data = write_folder(tmp_path / "faces", 24)
-    result = ganzoo("eval", "--real-vs-real", "--data", data, "-m", "ms-ssim", "-n", "50", "-o", "floor.json")
+    result = ganzoo("eval", "--real-vs-real", "--data", data, "-m", "swd", "-n", "50", "-o", "floor.json")
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
-    assert any("ms-ssim: the protocol asks for 50 second-half images but" in w and "has 12; using 12" in w
+    assert any("swd: the protocol asks for 50 second-half images but" in w and "has 12; using 12" in w
                for w in warnings), result.stderr
     report = json.loads((tmp_path / "floor.json").read_text())
     assert report["model"] is None
     assert report["reference"]["real_vs_real"] == "two disjoint random halves of 12 images (seed 0)"
     entry = report["results"][0]
     assert entry["protocol"]["real_vs_real"] is True and entry["protocol"]["n_fake"] == 12
-    assert "ms-ssim" in result.stdout and "real vs real" in result.stdout
+    assert entry["protocol"]["levels"] == [64, 32, 16] and entry["value"] > 0  # folders are read at 64 by default
+    assert "swd" in result.stdout and "real vs real" in result.stdout
 
 
 def test_bad_input_is_one_line(ganzoo, one_line_error, tmp_path, mnist_dir):

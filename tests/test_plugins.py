@@ -58,7 +58,7 @@ def test_plugin_infos_describe_what_each_plugin_did():
     assert zoo.plugins[0].name == CORE_PLUGIN  # the core always comes first
     core = plugin(zoo, CORE_PLUGIN)
     assert core.distribution == "ganzoo" and core.version == "0.1.0"
-    assert set(core.hooks) == {"register_losses", "register_datasets"}
+    assert set(core.hooks) == {"register_losses", "register_datasets", "register_metrics"}
     mlp = plugin(zoo, "mlp")
     assert mlp.module == "ganzoo_mlp" and mlp.distribution == "ganzoo" and mlp.version
     assert set(mlp.hooks) == {"register_architectures", "register_pretrained"}

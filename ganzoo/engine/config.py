@@ -20,6 +20,9 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    lr_decay_steps: int = 0
+    """Decay both learning rates linearly towards 0 over the last ``lr_decay_steps`` steps
+    (CycleGAN's schedule: constant, then linear decay); 0 keeps them constant."""
     d_steps: int = 1
     optimizer: str = "adam"
     """adam or rmsprop (betas apply to adam)."""
@@ -59,6 +62,7 @@ class TrainConfig:
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
             (all(0 <= b < 1 for b in self.betas), "betas must be two values in [0, 1)"),
             (self.d_steps >= 1, "d_steps must be >= 1"),
+            (0 <= self.lr_decay_steps <= self.steps, "lr_decay_steps must be between 0 and steps"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
             (min(self.gp_weight, self.r1_weight, self.weight_clip) >= 0,
              "gp_weight, r1_weight and weight_clip must be >= 0"),

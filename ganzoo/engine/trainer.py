@@ -113,9 +113,25 @@ class Trainer:
 
     # -- one step -----------------------------------------------------------------------------
 
+    def lr_factor(self, step: int) -> float:
+        """The learning-rate multiplier at ``step`` (0-based): 1, then over the last
+        ``lr_decay_steps`` steps 1 - k / (lr_decay_steps + 1) at the k-th of them."""
+        decay = self.config.lr_decay_steps
+        if decay == 0:
+            return 1.0
+        return 1.0 - max(0, step + 1 - (self.config.steps - decay)) / (decay + 1)
+
+    def _schedule_learning_rates(self) -> None:
+        factor = self.lr_factor(self.step)
+        for optimizer, base in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = base * factor
+
     def train_step(self) -> dict[str, Tensor]:
         """One generator step after ``d_steps`` discriminator steps; returns detached losses."""
         recipe, precision = self.recipe, self.precision
+        if self.config.lr_decay_steps:
+            self._schedule_learning_rates()
         for _ in range(self.config.d_steps):
             batch = self.data.batch(self.batches.next(), self.device)
             with precision.autocast():
