@@ -228,23 +228,29 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
 @click.option("--nrow", type=int, help="Images per row (default: a square grid).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
+@click.option("--input", "inputs", type=click.Path(exists=True, path_type=Path),
+              help="Image-to-image models: an image, or a folder of images, to translate.")
+@click.option("--direction", help="Two-way translators (CycleGAN): a2b or b2a.")
 def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: int | None,
-           device: str, offline: bool) -> None:
+           device: str, offline: bool, inputs: Path | None, direction: str | None) -> None:
     """Sample a grid of images from MODEL: a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
-    a pretrained directory or a training run."""
+    a pretrained directory or a training run. Image-to-image models translate --input
+    (a file, written to -o; or a folder, written as PNGs into the folder -o)."""
     if num < 1:
         raise GanzooError("-n must be at least 1")
     import torch
 
     from ganzoo.engine.trainer import resolve_device
     from ganzoo.hub import load_pretrained
+    from ganzoo.huggingface import HubOptions
     from ganzoo.images import make_grid, save_image
     from ganzoo.interfaces import class_rows
 
-    from ganzoo.huggingface import HubOptions
-
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
     _echo_notes(generator.source)
+    if inputs is not None or generator.latent_dim is None:
+        _translate(generator, model, inputs, out, direction)
+        return
     classes = generator.num_classes
     labels = None
     if classes is None and label is not None:
@@ -260,6 +266,29 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels)
     save_image(make_grid(images, nrow=nrow), out)
     click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
+
+
+def _translate(generator: Any, model: str, inputs: Path | None, out: Path, direction: str | None) -> None:
+    from ganzoo.data.folder import image_files
+    from ganzoo.images import read_image, save_uint8
+
+    if inputs is None:
+        raise GanzooError(f"{model} translates images; give --input IMAGE or --input FOLDER")
+    options = {"direction": direction} if direction else {}
+    if inputs.is_dir():
+        files = image_files(inputs)
+        if not files:
+            raise GanzooError(f"no images found under {inputs}; give a PNG or JPEG file or a folder of them")
+        if out.suffix:
+            raise GanzooError(f"--input is a folder, so -o must be a folder too (got the file name {out})")
+        pairs = [(file, out / f"{file.stem}.png") for file in files]
+    else:
+        pairs = [(inputs, out)]
+    images = [read_image(file) for file, _ in pairs]  # every input is checked before anything is written
+    for image, (_, target) in zip(images, pairs):
+        save_uint8(generator.translate(image[None], **options)[0], target)
+    where = out if len(pairs) > 1 or inputs.is_dir() else pairs[0][1]
+    click.echo(f"translated {len(pairs)} image(s) with the {generator.source.describe()} into {where}")
 
 
 @cli.command("eval")
@@ -320,8 +349,9 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
             click.echo(f"warning: {warning}", err=True)
     what = report["model"]["source"] if report["model"] else report["reference"]["real_vs_real"]
     reference = report["reference"]
+    shape = "x".join(map(str, reference["resolution"])) if reference["resolution"] else "image pairs"
     click.echo(f"{model or 'real vs real'}: {what}; reference {reference['path']} ({reference['split']}, "
-               f"{'x'.join(map(str, reference['resolution']))}), seed {seed}, on {report['device']}")
+               f"{shape}), seed {seed}, on {report['device']}")
     for line in summary_lines(report):
         click.echo(f"  {line}")
     if out is not None:

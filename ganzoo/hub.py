@@ -310,11 +310,14 @@ def save_pretrained(
     overwrite: bool = False,
     sample_seed: int = 0,
     notes: str = "",
+    samples: Any = None,
 ) -> Path:
     """Write ``generator`` as a pretrained directory, atomically.
 
     An existing non-empty ``out_dir`` is an error unless ``overwrite``; even then the old
-    directory is only replaced once the new one is completely written.
+    directory is only replaced once the new one is completely written. ``samples`` (a PIL
+    image) becomes samples.png; by default a grid is drawn from the generator's noise, and an
+    image-to-image generator must be given one (e.g. its run's last preview grid).
     """
     from safetensors.torch import save_file
 
@@ -342,14 +345,19 @@ def save_pretrained(
     with atomic_directory(out_dir) as tmp:
         save_file(tensors, tmp / WEIGHTS)
         (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-        labels, nrow = None, 8
-        if generator.num_classes:
-            from ganzoo.interfaces import class_rows
+        if samples is None:
+            if generator.latent_dim is None:
+                raise ArtifactError("an image-to-image generator needs a samples grid to export; "
+                                    "train until the run has written one")
+            labels, nrow = None, 8
+            if generator.num_classes:
+                from ganzoo.interfaces import class_rows
 
-            labels = class_rows(generator.num_classes, 80)
-            nrow = len(labels) // generator.num_classes
-        images = generator.generate(64 if labels is None else len(labels), seed=sample_seed, labels=labels)
-        save_image(make_grid(images, nrow=nrow), tmp / SAMPLES)
+                labels = class_rows(generator.num_classes, 80)
+                nrow = len(labels) // generator.num_classes
+            images = generator.generate(64 if labels is None else len(labels), seed=sample_seed, labels=labels)
+            samples = make_grid(images, nrow=nrow)
+        save_image(samples, tmp / SAMPLES)
         (tmp / CARD).write_text(render_card(out_dir.name, config))
         umask = os.umask(0)
         os.umask(umask)
@@ -393,6 +401,14 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
     generator, _ = _load_from_run(run_dir, use_ema)
     state = load_checkpoint_state(latest_checkpoint(run_dir))
     training = dict(state.get("summary") or {})
+    samples = None
+    if generator.latent_dim is None:  # image-to-image: the run's last preview grid shows what it does
+        from PIL import Image
+
+        grids = sorted((run_dir / "samples").glob("step_*.png"))
+        if grids:
+            with Image.open(grids[-1]) as grid:
+                samples = grid.copy()
     return save_pretrained(
         generator.eval(),
         out_dir,
@@ -402,4 +418,5 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
         dataset={"name": record["data"]["dataset"], **record["data"].get("card", {}), **(dataset or {})},
         overwrite=overwrite,
         notes=notes,
+        samples=samples,
     )

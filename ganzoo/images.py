@@ -42,3 +42,30 @@ def save_image(image: Image.Image, path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def read_image(path: str | Path) -> torch.Tensor:
+    """An image file as uint8 CHW: 1 channel for greyscale, else 3 (alpha dropped, palettes
+    and 16-bit greys converted). An unreadable file is a one-line DataError."""
+    from ganzoo.errors import DataError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode == "I;16" or image.mode == "I":
+                image = image.point(lambda v: v / 256).convert("L")
+            image = image.convert("L" if image.mode in ("L", "LA", "1") else "RGB")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}; give a PNG or JPEG file") from None
+    array = np.asarray(image)
+    return torch.from_numpy(array.copy()).unsqueeze(0) if array.ndim == 2 else \
+        torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def save_uint8(image: torch.Tensor, path: str | Path) -> Path:
+    """Write a uint8 CHW image (1 or 3 channels) as PNG, atomically."""
+    array = image.detach().cpu().numpy()
+    pil = Image.fromarray(array[0], mode="L") if array.shape[0] == 1 else \
+        Image.fromarray(array.transpose(1, 2, 0), mode="RGB")
+    return save_image(pil, path)
+

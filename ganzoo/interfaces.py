@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
 import torch
@@ -40,6 +41,11 @@ class Generator(nn.Module):
         if self.latent_dim is None:
             raise GanzooError(f"{type(self).__name__} takes images, not latent vectors")
         return torch.randn(n, self.latent_dim, generator=generator, device=device or self.device)
+
+    def translate(self, images: Tensor, **options: Any) -> Tensor:
+        """Image-to-image generators map uint8 NCHW images to uint8 NCHW images (``options``
+        such as ``direction`` come from ``ganzoo sample --input``); noise generators do not."""
+        raise GanzooError(f"{type(self).__name__} makes images from noise; drop --input")
 
     @torch.no_grad()
     def generate(
@@ -119,6 +125,17 @@ class Recipe(nn.Module):
         self.generators = nn.ModuleDict(generators)
         self.discriminators = nn.ModuleDict(discriminators)
 
+    def attach_data(self, data: Any) -> None:
+        """Called by the Trainer with its training data before ``preview_inputs``: image-to-image
+        recipes draw their preview inputs from it."""
+
+    def begin_step(self, step: int) -> None:
+        """Called by the Trainer before each step (0-based), e.g. to switch training phases."""
+
+    def trains_discriminator(self, step: int) -> bool:
+        """Whether step ``step`` runs the discriminator steps (False: a generator-only phase)."""
+        return True
+
     @abstractmethod
     def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]: ...
 
@@ -169,6 +186,16 @@ class Architecture(ABC):
         from ganzoo.settings import build_settings
 
         return build_settings(self.config_class, values or {}, type(self).__name__)
+
+    def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
+                           image_size: int | None = None) -> Any:
+        """The training data at ``path``: by default an ``ImageDataset`` from the registered
+        readers. Families with other data (image pairs, two domains) return an object with the
+        same surface: ``len``, ``batch(indices, device)``, ``to(device)``, ``image_shape``,
+        ``num_classes``, ``labels``, ``name``, ``path``, ``card`` and ``reader``."""
+        from ganzoo.data.dataset import load_dataset
+
+        return load_dataset(path, dataset_name, image_size=image_size)
 
     @abstractmethod
     def build_generator(self, config: Any) -> Generator: ...

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import torch
 
 from ganzoo import __version__
-from ganzoo.data.dataset import ImageDataset, load_dataset
+from ganzoo.data.dataset import ImageDataset
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
@@ -138,7 +138,8 @@ def start_run(
     loss_model, loss_train = _loss_defaults(arch, loss_name)
     model_values = {**loss_model, **model_values}
     train_config = TrainConfig.from_settings({**arch.training_defaults, **loss_train, **train_values})
-    dataset = load_dataset(data, dataset_name, image_size=_requested_size(arch, model_values))
+    dataset = arch.load_training_data(data, dataset_name=dataset_name,
+                                      image_size=_requested_size(arch, model_values))
     model_values = fit_config_to_data(arch, model_values, dataset)
     model_config = arch.make_config(model_values)
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
@@ -190,8 +191,8 @@ def resume_run(
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_settings(train_values)
-    dataset = load_dataset(data or record["data"]["path"], record["data"].get("reader"),
-                           image_size=record["model_config"].get("image_size"))
+    dataset = arch.load_training_data(data or record["data"]["path"], dataset_name=record["data"].get("reader"),
+                                      image_size=record["model_config"].get("image_size"))
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
         trainer.load(latest)

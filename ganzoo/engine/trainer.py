@@ -75,6 +75,7 @@ class Trainer:
         self.opt_d = self._optimizer(recipe.discriminators, config.lr_d)
         self.ema = EMA(recipe.generators, config.ema) if config.ema > 0 else None
         self.batches = ShuffledBatches(len(dataset), config.batch_size, config.seed)
+        recipe.attach_data(self.data)
         self.preview_inputs = recipe.preview_inputs(
             config.preview_samples, torch.Generator().manual_seed(config.seed)
         )
@@ -132,7 +133,12 @@ class Trainer:
         recipe, precision = self.recipe, self.precision
         if self.config.lr_decay_steps:
             self._schedule_learning_rates()
-        for _ in range(self.config.d_steps):
+        recipe.begin_step(self.step)
+        d_out: dict[str, Tensor] = {}
+        d_steps = self.config.d_steps if recipe.trains_discriminator(self.step) else 0
+        if d_steps == 0:
+            batch = self.data.batch(self.batches.next(), self.device)
+        for _ in range(d_steps):
             batch = self.data.batch(self.batches.next(), self.device)
             with precision.autocast():
                 d_out = recipe.discriminator_loss(batch)

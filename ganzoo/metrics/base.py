@@ -57,6 +57,22 @@ class Metric(ABC):
         ...
 
 
+class ModelMetric(Metric):
+    """A metric of an image-to-image generator (super-resolution, domain translation): it reads
+    its own reference data (pairs, test domains) and runs the generator on it."""
+
+    needs_real = False
+
+    @abstractmethod
+    def evaluate_model(self, generator: Any, data: str, *, n: int | None, seed: int,
+                       device: str | torch.device, progress: bool) -> MetricResult:
+        ...
+
+    def compute(self, real: ImageDataset | None, fake: ImageDataset, *, seed: int = 0,
+                device: str | torch.device = "cpu", progress: bool = False) -> MetricResult:
+        raise DataError(f"{self.name} measures an image-to-image model on its data, not a set of samples")
+
+
 def check_shapes(real: tuple[int, ...], fake: tuple[int, ...], metric: str, real_name: str = "",
                  fake_name: str = "") -> None:
     """Real and generated images (C, H, W) must agree in channels and size: a one-line error otherwise."""

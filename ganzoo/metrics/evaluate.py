@@ -23,7 +23,7 @@ from ganzoo import __version__
 from ganzoo.data.dataset import ImageDataset, load_dataset
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.images import to_uint8
-from ganzoo.metrics.base import Metric, MetricResult, ProtocolChanged, check_shapes, limit
+from ganzoo.metrics.base import Metric, MetricResult, ModelMetric, ProtocolChanged, check_shapes, limit
 
 GENERATION_BATCH = 250
 
@@ -128,6 +128,13 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
             if metric.needs_labels and generator.num_classes is None:
                 raise GanzooError(f"{metric.name} needs a class-conditional model, and {model} is not one; "
                                   "drop that metric")
+    if generator is not None and generator.latent_dim is None:
+        return _evaluate_translator(generator, model, data, built, n=n, seed=seed, device=torch_device,
+                                    progress=progress)
+    for metric in built:
+        if isinstance(metric, ModelMetric):
+            raise GanzooError(f"{metric.name} measures image-to-image models; "
+                              f"{model or 'real-vs-real'} is not one")
     size = None if generator is None else generator.image_shape[1]
     if split is None:
         split = _default_split(Path(data), dataset_name)
@@ -170,6 +177,36 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     }
 
 
+def _evaluate_translator(generator, model, data, metrics: list[Metric], *, n: int | None, seed: int,
+                         device: torch.device, progress: bool) -> dict[str, Any]:
+    """Image-to-image models: each metric runs the generator on its own reference data."""
+    from ganzoo.engine.trainer import hardware_name
+
+    results = []
+    for metric in metrics:
+        if not isinstance(metric, ModelMetric):
+            raise GanzooError(f"{metric.name} measures samples from noise; {model} translates images, "
+                              "so use its own metrics (see `ganzoo list`)")
+        result = metric.evaluate_model(generator, str(data), n=n, seed=seed, device=str(device), progress=progress)
+        entry = result.to_dict()
+        entry["protocol"] = {**entry["protocol"], "seed": seed, "data": str(data)}
+        entry["warnings"] = []
+        results.append(entry)
+    return {
+        "ganzoo": __version__,
+        "torch": str(torch.__version__),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "device": hardware_name(device),
+        "model": {"name": str(model), "source": generator.source.describe(),
+                  "architecture": generator.pretrained_config.get("architecture"),
+                  "image_shape": list(generator.image_shape), "notes": list(generator.source.notes)},
+        "reference": {"path": str(data), "reader": "", "split": results[0]["protocol"].get("split", "all images"),
+                      "images": results[0]["protocol"].get("images", 0), "resolution": None, "real_vs_real": None},
+        "seed": seed,
+        "results": results,
+    }
+
+
 def _default_split(path: Path, dataset_name: str | None) -> str | None:
     """"test" for readers that have splits (held-out data), None otherwise."""
     from ganzoo.plugins import get_zoo
@@ -194,7 +231,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             beside = f"  (real data: {r['details']['real']:.4g})"
         if "train_on_real_accuracy" in r["details"]:
             beside = f"  (train on real: {r['details']['train_on_real_accuracy']:.4g})"
-        counts = f"n_fake={p.get('n_fake', '?')}, n_real={p.get('n_real', '?')}"
+        counts = (f"n_fake={p['n_fake']}, n_real={p.get('n_real', '?')}" if "n_fake" in p
+                  else f"images={p.get('images', '?')}")
         lines.append(f"{r['metric']:<17} {r['value']:.4g}{beside}  [{counts}, {r['seconds']:.1f}s]")
         levels = [f"{k}={v:.3g}" for k, v in r["details"].items() if k.startswith("swd_")]
         if levels:
@@ -245,7 +283,8 @@ def card_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
     for result in report["results"]:
         protocol = {k: v for k, v in result["protocol"].items()
                     if isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 80}
-        protocol["resolution"] = "x".join(map(str, result["protocol"]["resolution"][1:]))
+        if isinstance(result["protocol"].get("resolution"), list):
+            protocol["resolution"] = "x".join(map(str, result["protocol"]["resolution"][1:]))
         details = result["details"]
         if isinstance(details.get("real"), float):
             protocol["real_data_value"] = round(details["real"], 4)
