@@ -97,6 +97,8 @@ def test_bad_input_is_one_line(ganzoo, one_line_error, tmp_path, mnist_dir):
         (["eval", "--real-vs-real", "--data", rgb, "--split", "test"], "the image-folder reader has no splits"),
         (["eval", "mlp-mnist", "--data", mnist_dir, "--split", "validation"], "MNIST has the splits train and test"),
         (["eval", "mlp-mnist", "--data", mnist_dir, "-n", "1"], "--n must be at least 2"),
+        (["eval", "mlp-mnist", "--data", mnist_dir, "-m", "fid", "--inception-weights", tmp_path / "none.pth"],
+         "none.pth does not exist; download it from https://github.com/mseitzer/pytorch-fid"),
     ]
     for args, expected in cases:
         assert expected in one_line_error(ganzoo(*args)), args

@@ -56,6 +56,10 @@ class Metric(ABC):
                 device: str | torch.device = "cpu", progress: bool = False) -> MetricResult:
         ...
 
+    def prepare(self, device: str | torch.device = "cpu") -> None:
+        """Load what the metric needs (networks, weights files) before any image is read or
+        made, so that a missing file fails at once."""
+
 
 class ModelMetric(Metric):
     """A metric of an image-to-image generator (super-resolution, domain translation): it reads

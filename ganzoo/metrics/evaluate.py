@@ -119,6 +119,8 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
         raise GanzooError(f"--n must be at least 2, got {n}")
     built = [build_metric(name, **(metric_options or {})) for name in dict.fromkeys(metrics)]
     torch_device = resolve_device(device)
+    for metric in built:
+        metric.prepare(torch_device)
     generator = None
     if model is not None:
         from ganzoo.hub import load_pretrained

@@ -113,8 +113,15 @@ class _InceptionMetric(Metric):
         self.inception_weights = inception_weights
         self.batch_size = batch_size
 
+    def prepare(self, device: str | torch.device = "cpu") -> None:
+        self._network(device)
+
     def _network(self, device: str | torch.device) -> FIDInceptionV3:
-        return load_fid_inception(self.inception_weights, device)
+        """The network, loaded once per device."""
+        key = str(device)
+        if getattr(self, "_loaded", (None, None))[0] != key:
+            self._loaded = (key, load_fid_inception(self.inception_weights, device))
+        return self._loaded[1]
 
     def _features(self, model: FIDInceptionV3, datasets: dict[str, ImageDataset], device: str | torch.device,
                   progress: bool) -> dict[str, tuple[Tensor, Tensor]]:
