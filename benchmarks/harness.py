@@ -171,7 +171,7 @@ def measure(contenders: list[Contender], steps: int, repeats: int, warmup: int,
         for c in contenders[k:] + contenders[:k]:  # rotate positions
             seconds[c.name].append(time_steps(c.step, steps))
         log(f"  repeat {r + 1}/{repeats}: " + ", ".join(
-            f"{c.name} {steps * c.images_per_step / seconds[c.name][-1]:.0f} img/s"
+            f"{c.name} {steps * c.images_per_step / seconds[c.name][-1]:.3g} img/s"
             for c in contenders))
     return seconds
 
@@ -208,6 +208,11 @@ def compare(contenders: list[Contender], seconds: dict[str, list[float]], steps:
 # -- output --------------------------------------------------------------------------------------
 
 
+def _rate(x: float) -> str:
+    """Images/s with three significant digits below 100 (slow models run at fractions of one)."""
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
 def render_table(figures: dict[str, dict], baseline: str) -> str:
     rows = [
         f"| contender | images/s median | min - max | ms/step median | ratio of medians vs "
@@ -216,8 +221,8 @@ def render_table(figures: dict[str, dict], baseline: str) -> str:
     ]
     for name, f in figures.items():
         rows.append(
-            f"| {name} | {f['images_per_s_median']:.0f} | {f['images_per_s_min']:.0f} - "
-            f"{f['images_per_s_max']:.0f} | {f['ms_per_step_median']:.2f} | "
+            f"| {name} | {_rate(f['images_per_s_median'])} | {_rate(f['images_per_s_min'])} - "
+            f"{_rate(f['images_per_s_max'])} | {f['ms_per_step_median']:.2f} | "
             f"{f['ratio_vs_baseline']:.2f} | {f['paired_ratio_median']:.2f} "
             f"({f['paired_ratio_min']:.2f} - {f['paired_ratio_max']:.2f}) | "
             f"{f['best_ratio_vs_baseline']:.2f} |"
