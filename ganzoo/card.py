@@ -18,10 +18,13 @@ def card_metadata(name: str, config: dict[str, Any]):
     arch = config["architecture"]
     dataset = config.get("dataset") or {}
     conditional = config.get("num_classes") is not None
-    tags = ["ganzoo", "gan", arch, "conditional-image-generation" if conditional else PIPELINE_TAG]
+    translator = "latent_dim" in config and config["latent_dim"] is None
+    pipeline = "image-to-image" if translator else PIPELINE_TAG
+    tags = ["ganzoo", "gan", arch,
+            "image-to-image" if translator else "conditional-image-generation" if conditional else PIPELINE_TAG]
     results = [
         EvalResult(
-            task_type=PIPELINE_TAG,
+            task_type=pipeline,
             dataset_type=entry.get("dataset_id") or dataset.get("hf_id") or entry.get("dataset", "unknown"),
             dataset_name=entry.get("dataset", dataset.get("name", "unknown")),
             dataset_split=entry.get("split"),
@@ -37,7 +40,7 @@ def card_metadata(name: str, config: dict[str, Any]):
         tags=tags,
         license=dataset.get("license"),
         datasets=[dataset["hf_id"]] if dataset.get("hf_id") else None,
-        pipeline_tag=PIPELINE_TAG,
+        pipeline_tag=pipeline,
         model_name=name,
         eval_results=results or None,
     )
@@ -72,25 +75,49 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
     dataset = config.get("dataset") or {}
     meta = ["---", card_metadata(name, config).to_yaml(), "---", ""]
     c, h, w = config["image_shape"]
+    channels = f"{c} channel{'s' if c > 1 else ''}"
+    if "latent_dim" in config and config["latent_dim"] is None:  # image to image
+        options = config.get("translate_options", "")
+        direction = ', direction="a2b"' if "--direction" in options else ""
+        intro = (f"An image-to-image generator of architecture `{arch}` from [ganzoo](https://pypi.org/project/ganzoo/) "
+                 f"(trained on {h}x{w} crops with {channels}; it is fully convolutional).")
+        usage = [
+            "```bash",
+            f"ganzoo sample {use_name} --input photo.png {options + ' ' if options else ''}-o out.png",
+            f"ganzoo sample {use_name} --input photos/ {options + ' ' if options else ''}-o translated/",
+            "```",
+            "",
+            "```python",
+            "from ganzoo.hub import load_pretrained",
+            "from ganzoo.images import read_image",
+            f'generator = load_pretrained("{use_name}")',
+            f'out = generator.translate(read_image("photo.png")[None]{direction})  # uint8 NCHW',
+            "```",
+        ]
+    else:
+        intro = (f"A generator of architecture `{arch}` from [ganzoo](https://pypi.org/project/ganzoo/), making "
+                 f"{h}x{w} images with {channels} in [-1, 1].")
+        usage = [
+            "```bash",
+            f"ganzoo sample {use_name} -n 64 -o grid.png --seed 0",
+            "```",
+            "",
+            "```python",
+            "from ganzoo.hub import load_pretrained",
+            f'generator = load_pretrained("{use_name}")',
+            "images = generator.generate(64, seed=0)  # N, C, H, W in [-1, 1]",
+            "```",
+        ]
     lines = [
         f"# {name}",
         "",
-        f"A generator of architecture `{arch}` from [ganzoo](https://pypi.org/project/ganzoo/), making "
-        f"{h}x{w} images with {c} channel{'s' if c > 1 else ''} in [-1, 1].",
+        intro,
         "",
         "![samples](samples.png)",
         "",
         "## Use",
         "",
-        "```bash",
-        f"ganzoo sample {use_name} -n 64 -o grid.png --seed 0",
-        "```",
-        "",
-        "```python",
-        "from ganzoo.hub import load_pretrained",
-        f'generator = load_pretrained("{use_name}")',
-        "images = generator.generate(64, seed=0)  # N, C, H, W in [-1, 1]",
-        "```",
+        *usage,
         "",
         "## Architecture",
         "",

@@ -287,6 +287,7 @@ def _describe_generator(generator) -> dict[str, Any]:
         "value_range": [-1, 1],
         "latent_dim": generator.latent_dim,
         "num_classes": generator.num_classes,
+        **({"translate_options": generator.translate_options} if generator.translate_options else {}),
     }
 
 

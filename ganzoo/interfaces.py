@@ -30,6 +30,9 @@ class Generator(nn.Module):
     image_shape: tuple[int, int, int]
     latent_dim: int | None = None
     num_classes: int | None = None
+    translate_options: str = ""
+    """Image-to-image generators: the ``ganzoo sample`` options their translate takes, for
+    model cards (e.g. "--direction a2b")."""
 
     @property
     def device(self) -> torch.device:
