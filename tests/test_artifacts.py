@@ -147,7 +147,11 @@ def test_bundled_mlp_mnist_loads():
     assert torch.equal(generator.generate(8, seed=0), images)
 
 
-BUNDLED = ["mlp-mnist", "dcgan-mnist", "cgan-mnist", "dcgan-celeba"]
+BUNDLED = sorted(e.name for e in get_zoo().pretrained if e.bundled is not None)
+
+
+def test_the_zoo_bundles_its_models():
+    assert {"mlp-mnist", "dcgan-mnist", "cgan-mnist", "dcgan-celeba"} <= set(BUNDLED)
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -158,9 +162,16 @@ def test_every_bundled_model_is_registered_small_and_samples(name, tmp_path):
     assert {"config.json", "model.safetensors", "README.md", "samples.png"} <= {
         f.name for f in entry.path.iterdir()}
     generator = load_pretrained(name)
-    labels = None if generator.num_classes is None else torch.arange(4) % generator.num_classes
-    images = generator.generate(4, seed=1, labels=labels)
-    assert images.shape == (4, *generator.image_shape)
+    if generator.latent_dim is None:  # image to image: translate a photo-like input
+        from ganzoo.images import read_image
+
+        source = read_image(entry.path / "samples.png")[None, :, :48, :48]
+        images = generator.translate(source).float() / 127.5 - 1
+        assert images.shape[:2] == source.shape[:2] and images.shape[-1] % source.shape[-1] == 0
+    else:
+        labels = None if generator.num_classes is None else torch.arange(4) % generator.num_classes
+        images = generator.generate(4, seed=1, labels=labels)
+        assert images.shape == (4, *generator.image_shape)
     assert torch.isfinite(images).all() and images.min() >= -1 and images.max() <= 1
     assert images.std() > 0.05  # not a collapsed constant image
     card = (entry.path / "README.md").read_text()

@@ -92,3 +92,71 @@ def random_crop_flip(
     index = torch.arange(n, device=device)[:, None, None, None]
     channel = torch.arange(images.shape[1], device=device)[None, :, None, None]
     return images[index, channel, rows.to(device)[:, None, :, None], cols.to(device)[:, None, None, :]]
+
+
+class UnpairedData:
+    """CycleGAN's training data: the A and B domains of one dataset root, with the surface the
+    Trainer uses (``len``, ``batch``, ``to``, ``image_shape``...).
+
+    ``len`` is the larger domain's size (as in the reference's ``UnalignedDataset``): index ``i``
+    picks A image ``i % len(A)`` and a B image drawn uniformly at random, independently of A.
+    The B draws, crop offsets and flips come from the global CPU torch RNG, which the Trainer's
+    checkpoints save and restore, so a resumed run draws what the uninterrupted one would.
+    ``test_a``/``test_b`` (when the root has testA/testB) feed the preview grids.
+    """
+
+    num_classes = None
+    labels = None
+    reader = "unpaired-folders"
+
+    def __init__(self, a: ImageDataset, b: ImageDataset, *, path: str = "", name: str = "",
+                 test: tuple[ImageDataset, ImageDataset] | None = None, augment: bool = True) -> None:
+        if a.image_shape != b.image_shape:
+            raise DataError(f"{a.name} holds {a.image_shape} images but {b.name} {b.image_shape}")
+        self.a, self.b, self.test, self.augment = a, b, test, augment
+        self.path, self.name = path, name
+        self.card = {
+            "split": "trainA + trainB (unpaired)",
+            "license": "other",
+            "license_note": "Flickr photos collected by the CycleGAN authors; research use",
+            "images": {"trainA": len(a), "trainB": len(b)},
+        }
+
+    def __len__(self) -> int:
+        return max(len(self.a), len(self.b))
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.a.image_shape
+
+    def to(self, device: torch.device | str) -> "UnpairedData":
+        test = None if self.test is None else (self.test[0].to(device), self.test[1].to(device))
+        moved = UnpairedData(self.a.to(device), self.b.to(device), path=self.path, name=self.name,
+                             test=test, augment=self.augment)
+        moved.card = self.card
+        return moved
+
+    def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
+        """``{"a": ..., "b": ...}``, float NCHW in [-1, 1] on ``device``, jittered by
+        ``random_crop_flip`` when ``augment``."""
+        rng = torch.default_generator
+        a_index = indices.cpu() % len(self.a)
+        b_index = torch.randint(len(self.b), (len(indices),), generator=rng)
+        out = {}
+        for key, domain, index in (("a", self.a, a_index), ("b", self.b, b_index)):
+            images = domain.images[index.to(domain.images.device)].to(device, non_blocking=True)
+            images = images.float().div_(127.5).sub_(1.0)
+            if self.augment:
+                images = random_crop_flip(images, images.shape[-1], rng)
+            out[key] = images
+        return out
+
+
+def load_unpaired_training_data(path: str | Path, image_size: int = 128) -> UnpairedData:
+    """``path``'s trainA/trainB at ``image_size`` (and testA/testB when both are there)."""
+    root = Path(path)
+    a, b = load_unpaired(root, image_size, "train")
+    test = None
+    if all(has_images(root / f"test{d}") for d in "AB"):
+        test = load_unpaired(root, image_size, "test")
+    return UnpairedData(a, b, path=str(root), name=root.name, test=test)

@@ -9,11 +9,15 @@ At the paper's widths (64) the 9-block generator has 11,378,179 parameters, the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.nn import functional as F
 
 from torch import Tensor, nn
 
-from ganzoo.errors import GanzooError
-from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.errors import DataError, GanzooError
+from ganzoo.interfaces import AdversarialLoss, Architecture, Discriminator, Generator, Recipe, RecipeOptions
 from ganzoo.settings import require_positive
 
 BLOCKS = (6, 9)
@@ -32,9 +36,17 @@ class CycleGANConfig:
     """Residual blocks in the generator: 6 or 9."""
     d_layers: int = 3
     """Stride-2 convolutions of the PatchGAN; 3 gives 70x70 patches."""
+    pool_size: int = 50
+    """Generated images kept per discriminator in the history pool; 0 turns the pool off."""
+    cycle_weight: float = 10.0
+    """lambda of the cycle-consistency L1 terms (both directions)."""
+    identity_weight: float = 0.5
+    """The identity L1 terms' weight as a fraction of ``cycle_weight``; 0 turns them off."""
 
     def __post_init__(self) -> None:
         require_positive(self, "channels", "image_size", "g_width", "d_width", "d_layers")
+        if self.pool_size < 0 or self.cycle_weight < 0 or self.identity_weight < 0:
+            raise GanzooError("CycleGAN pool_size, cycle_weight and identity_weight must be >= 0")
         if self.blocks not in BLOCKS:
             raise GanzooError(f"CycleGAN blocks must be 6 (128x128 images) or 9 (256x256), got {self.blocks}")
         if self.image_size % 4 or self.image_size < 8:
@@ -129,3 +141,96 @@ class PatchDiscriminator(Discriminator):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images)
+
+
+DIRECTIONS = ("a2b", "b2a")
+MIN_INPUT_SIDE = 16
+"""The smallest image side ``translate`` accepts (the generator downsamples it 4x)."""
+
+
+class CycleGANPair(Generator):
+    """Both of CycleGAN's generators as one module: ``a2b`` (the paper's G: X -> Y) and ``b2a``
+    (F: Y -> X). ``forward(images, direction)`` runs one of them; this is what is exported."""
+
+    translate_options = "--direction a2b"
+
+    def __init__(self, config: CycleGANConfig) -> None:
+        super().__init__()
+        self.latent_dim = None
+        self.image_shape = (config.channels, config.image_size, config.image_size)
+        self.a2b = ResnetGenerator(config)
+        self.b2a = ResnetGenerator(config)
+
+    def forward(self, images: Tensor, direction: str = "a2b") -> Tensor:
+        return self._network(direction)(images)
+
+    def _network(self, direction: str) -> ResnetGenerator:
+        if direction not in DIRECTIONS:
+            raise GanzooError(f"unknown direction {direction!r}; CycleGAN translates a2b or b2a")
+        return self.a2b if direction == "a2b" else self.b2a
+
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str = "a2b", **options: Any) -> Tensor:
+        """uint8 (N, C, H, W) -> uint8 (N, C, H, W) of the same size, in eval mode. Grey inputs
+        are repeated to RGB and an alpha channel is dropped; sides that are not multiples of 4
+        are reflect-padded and the result cropped back; sides under 16 are a DataError."""
+        if options:
+            raise GanzooError(f"CycleGAN translate takes only direction, not {', '.join(options)}")
+        network = self._network(direction)
+        if images.dim() == 3:
+            images = images[None]
+        n, c, h, w = images.shape
+        channels = self.image_shape[0]
+        if c == 1 and channels == 3:
+            images = images.expand(n, 3, h, w)
+        elif c == 4 and channels == 3:
+            images = images[:, :3]
+        elif c != channels:
+            raise DataError(f"the model translates {channels}-channel images, got {c} channels")
+        if min(h, w) < MIN_INPUT_SIDE:
+            raise DataError(f"the input image is {w}x{h}; CycleGAN needs at least "
+                            f"{MIN_INPUT_SIDE}x{MIN_INPUT_SIDE} pixels")
+        was_training = self.training
+        self.eval()
+        try:
+            x = images.to(self.device, torch.float32).div(127.5).sub(1.0)
+            pad_h, pad_w = -h % 4, -w % 4
+            if pad_h or pad_w:
+                x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+            y = network(x)[..., :h, :w]
+        finally:
+            self.train(was_training)
+        return y.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+class CycleGAN(Architecture):
+    """CycleGAN (Zhu et al. 2017): two ResNet generators, two PatchGANs, LSGAN, cycle and
+    identity L1 terms, a 50-image history pool per discriminator.
+
+    The reference trains 100 epochs at the learning rate, then 100 decaying linearly to 0:
+    set ``--set lr_decay_steps=N`` (e.g. half of ``--steps``); the default keeps it constant.
+    """
+
+    config_class = CycleGANConfig
+    training_defaults = {"loss": "lsgan", "ema": 0.0, "batch_size": 1, "lr_g": 2e-4, "lr_d": 2e-4,
+                         "betas": (0.5, 0.999), "preview_samples": 32}
+
+    def load_training_data(self, path, *, dataset_name=None, image_size=None):
+        from ganzoo_cyclegan.data import load_unpaired_training_data
+
+        if dataset_name not in (None, "unpaired-folders"):
+            raise DataError(f"CycleGAN reads trainA/trainB folders, not the {dataset_name!r} reader; drop --dataset")
+        return load_unpaired_training_data(path, image_size or CycleGANConfig.image_size)
+
+    def build_generator(self, config: CycleGANConfig) -> CycleGANPair:
+        return CycleGANPair(config)
+
+    def build_discriminator(self, config: CycleGANConfig) -> PatchDiscriminator:
+        return PatchDiscriminator(config)
+
+    def build_recipe(self, config: CycleGANConfig, loss: AdversarialLoss,
+                     options: RecipeOptions | None = None) -> Recipe:
+        from ganzoo_cyclegan.recipe import CycleGANRecipe
+
+        return CycleGANRecipe(self.build_generator(config), self.build_discriminator(config),
+                              self.build_discriminator(config), loss, config, options)

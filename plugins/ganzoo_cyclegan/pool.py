@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ganzoo.errors import GanzooError
 
@@ -80,3 +80,33 @@ class ImagePool:
             self.images = stored.new_empty((size, *stored.shape[1:]))
             self.images[:count] = stored
         self.generator.set_state(state["rng"])
+
+
+class PoolBuffers(nn.Module):
+    """An ``ImagePool`` whose contents live in registered buffers (``images``, ``count`` and
+    ``rng``, the pool generator's state), so a module holding it checkpoints and restores the
+    pool with its ``state_dict``: the Trainer's safetensors checkpoints carry it for free."""
+
+    def __init__(self, size: int, image_shape: tuple[int, int, int], seed: int = 0) -> None:
+        super().__init__()
+        self.pool = ImagePool(size, torch.Generator().manual_seed(seed))
+        self.register_buffer("images", torch.zeros((size, *image_shape)))
+        self.register_buffer("count", torch.zeros(1, dtype=torch.int64))
+        self.register_buffer("rng", self.pool.generator.get_state())
+
+    def __len__(self) -> int:
+        return int(self.count)
+
+    @torch.no_grad()
+    def query(self, images: Tensor) -> Tensor:
+        """``ImagePool.query`` on the buffered state (images are stored in the buffer's dtype)."""
+        pool = self.pool
+        pool.count = int(self.count)
+        pool.images = self.images
+        pool.generator.set_state(self.rng.cpu())
+        out = pool.query(images.to(self.images.dtype)).to(images.dtype)
+        if pool.images is not self.images:  # the pool moved its store to another device
+            self.images.copy_(pool.images)
+        self.count.fill_(pool.count)
+        self.rng.copy_(pool.generator.get_state())
+        return out
