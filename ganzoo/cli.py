@@ -128,16 +128,19 @@ def info(name: str, offline: bool) -> None:
         click.echo("evaluation (from the model card):")
         for r in results:
             where = r["dataset"] + (f" ({r['split']})" if r.get("split") else "")
-            facts = ", ".join(f"{k}={r['protocol'][k]}" for k in INFO_PROTOCOL_KEYS if k in r["protocol"])
+            facts = ", ".join(f"{k}={v}" for k, v in r["protocol"].items()
+                              if k in INFO_TEXT_KEYS or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         and k not in INFO_HIDDEN_KEYS))
             click.echo(f"  {r['metric']:<16} {r['value']:<9} on {where}" + (f"  [{facts}]" if facts else ""))
         click.echo("  (the full protocols are in the model card's model-index)")
     if config.get("notes"):
         click.echo(f"notes: {config['notes']}")
 
 
-INFO_PROTOCOL_KEYS = ("n_fake", "n_real", "resolution", "seed", "per_level", "real_data_value",
-                      "train_on_real_accuracy", "inception_weights")
-"""The protocol facts `ganzoo info` shows beside each figure of a model card."""
+INFO_TEXT_KEYS = ("resolution", "per_level")
+INFO_HIDDEN_KEYS = ("seconds", "scale_factor")
+"""`ganzoo info` shows a card figure's numeric protocol facts (counts, the real data's value,
+the floor beside it) and these text ones; the card's model-index has them all."""
 
 
 def _echo_notes(source: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import inspect
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -276,6 +277,14 @@ class TrainingEvaluation:
         return values
 
 
+def dataset_name(path: str) -> str:
+    """A reference dataset's name for cards: its folder, with the parent's when the folder is a
+    generic scale or split name (``Set5/x4``, ``celeba/test``)."""
+    where = Path(path)
+    generic = re.fullmatch(r"x\d+|test|train|val|valid|validation|hr|lr", where.name.lower())
+    return f"{where.parent.name}/{where.name}" if generic and where.parent.name else where.name
+
+
 def card_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's figures as config.json ``evaluation`` entries (the model card's
     model-index): value, reference data and split, and the protocol's scalar facts, with the
@@ -299,6 +308,6 @@ def card_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
         protocol["seconds"] = round(result["seconds"], 1)
         protocol["device"] = report["device"]
         entries.append({"metric": result["metric"], "name": result["name"], "value": round(result["value"], 4),
-                        "dataset": Path(reference["path"]).name, "split": reference["split"],
+                        "dataset": dataset_name(reference["path"]), "split": reference["split"],
                         "protocol": protocol})
     return entries

@@ -140,6 +140,65 @@ def load_hr_folder(path: str | Path, min_size: int = 96) -> list[Tensor]:
     return images
 
 
+BSDS_TERMS = "Berkeley: non-commercial research and education"
+
+
+class HRCrops:
+    """Training data for super-resolution: HR images in memory, paired on the fly.
+
+    Each ``batch(indices, device)`` takes one random ``crop`` x ``crop`` patch (with a random
+    left-right flip) of each chosen HR image and its antialiased bicubic LR patch, as
+    ``{"image": HR, "lr": LR}``, float NCHW in [-1, 1]. The crops and flips come from the
+    global torch RNG, which the Trainer saves and restores, so a resumed run draws the same
+    pairs. The rest is the surface ``ganzoo.engine`` expects of training data.
+    """
+
+    num_classes = None
+    labels = None
+
+    def __init__(self, images: list[Tensor], *, crop: int = 96, scale: int = 4, name: str = "", path: str = "",
+                 card: dict | None = None, reader: str = "sr-hr-folder") -> None:
+        if crop % scale:
+            raise GanzooError(f"the HR crop ({crop}) must be a multiple of the scale ({scale})")
+        self.images, self.crop, self.scale = images, crop, scale
+        self.name, self.path, self.card, self.reader = name, path, dict(card or {}), reader
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (int(self.images[0].shape[0]), self.crop, self.crop)
+
+    def to(self, device: torch.device | str) -> "HRCrops":
+        return HRCrops([image.to(device) for image in self.images], crop=self.crop, scale=self.scale,
+                       name=self.name, path=self.path, card=self.card, reader=self.reader)
+
+    def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
+        hr, lr = random_pairs([self.images[i] for i in indices.tolist()], self.crop, self.scale)
+        return {"image": hr.to(device, non_blocking=True), "lr": lr.to(device, non_blocking=True)}
+
+    def fixed_pairs(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``n`` HR/LR pairs from images spread over the set, drawn with ``generator`` (for
+        preview grids: the same every time), on the CPU."""
+        picks = torch.linspace(0, len(self) - 1, min(n, len(self))).round().long().tolist()
+        hr, lr = random_pairs([self.images[i].cpu() for i in picks], self.crop, self.scale, generator)
+        return hr, lr
+
+
+def load_training_folder(path: str | Path, *, crop: int = 96, scale: int = 4,
+                         name: str | None = None) -> HRCrops:
+    """A folder of HR images (any sizes of at least ``crop``) as ``HRCrops``. A folder named
+    like BSDS (the Berkeley Segmentation Dataset) gets its terms in the card."""
+    root = Path(path)
+    images = load_hr_folder(root, min_size=crop)
+    card: dict = {"split": "all files"}
+    if "bsds" in root.resolve().name.lower():
+        card.update(license="other", license_note=f"BSDS (Martin et al., 2001): {BSDS_TERMS}")
+    return HRCrops(images, crop=crop, scale=scale, name=name or root.resolve().name, path=str(root),
+                   card=card)
+
+
 def _read_or_fail(file: Path) -> Tensor:
     try:
         return read_rgb(file)

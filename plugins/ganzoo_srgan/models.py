@@ -11,10 +11,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from typing import Any
+
+import torch
 from torch import Tensor, nn
 
+from ganzoo.errors import DataError, GanzooError
 from ganzoo.interfaces import Discriminator, Generator
 from ganzoo.settings import require_positive
+
+CONTENT_LOSSES = ("auto", "vgg19-54", "pixel-mse")
 
 
 @dataclass
@@ -30,9 +36,26 @@ class SRGANConfig:
     """Feature maps of the discriminator's first layer (64 -> 512 over eight layers)."""
     hr_crop: int = 96
     """Side of the HR training crops (the LR crops are ``hr_crop // scale``)."""
+    pretrain_steps: int = 100_000
+    """Phase 1: the first ``pretrain_steps`` steps train SRResNet alone with the pixel MSE (the
+    discriminator is not trained); phase 2 adds the adversarial term and the content loss."""
+    adv_weight: float = 1e-3
+    """Weight of the adversarial term in phase 2 (10^-3 in the paper)."""
+    content_loss: str = "auto"
+    """Phase 2's content loss: "vgg19-54" (MSE of VGG19 relu5_4 features rescaled by 1/12.75, the
+    paper's SRGAN-VGG54), "pixel-mse", or "auto": VGG54 when pretrained VGG19 weights can be had
+    (``vgg_weights`` or the Hugging Face cache), else pixel-mse with a warning. Training resolves
+    "auto", so a run's run.json and an exported config.json name the loss actually used."""
+    vgg_weights: str = ""
+    """A local VGG19 weights file (timm's or torchvision's, safetensors or a PyTorch state dict);
+    empty: timm's ``vgg19`` weights from the Hugging Face cache, if they are there."""
 
     def __post_init__(self) -> None:
         require_positive(self, "channels", "scale", "blocks", "width", "d_width", "hr_crop")
+        if self.pretrain_steps < 0 or self.adv_weight < 0:
+            raise ValueError("pretrain_steps and adv_weight must be >= 0")
+        if self.content_loss not in CONTENT_LOSSES:
+            raise ValueError(f"content_loss must be one of {', '.join(CONTENT_LOSSES)}, got {self.content_loss!r}")
         if self.scale < 2 or self.scale & (self.scale - 1):
             raise ValueError(f"scale must be a power of two (2, 4, 8, ...), got {self.scale}")
         if self.hr_crop % self.scale:
@@ -93,6 +116,19 @@ class SRResNet(Generator):
         stages = int(math.log2(self.scale))
         radius = 4 + 2 * self.num_blocks + 1 + sum(0.5**i for i in range(stages)) + 4 / self.scale
         return math.ceil(radius)
+
+    def translate(self, images: Tensor, *, tile: int = 128, overlap: int = 16, **options: Any) -> Tensor:
+        """uint8 LR images (N, C, h, w) -> uint8 SR images (N, C, h * scale, w * scale), run tile
+        by tile (``ganzoo_srgan.upscale``: memory bounded by ``tile``, not by the image)."""
+        from ganzoo_srgan.upscale import upscale
+
+        if options:
+            raise GanzooError(f"{type(self).__name__} takes no {', '.join(sorted(options))} option; "
+                              "it upscales one way only")
+        if not isinstance(images, Tensor) or images.dim() != 4:
+            shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise DataError(f"translate expects uint8 images shaped (N, C, H, W), got {shape}")
+        return torch.stack([upscale(self, image, tile, overlap) for image in images])
 
     def forward(self, lr: Tensor) -> Tensor:
         features = self.head(lr)

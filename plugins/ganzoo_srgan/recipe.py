@@ -1,0 +1,169 @@
+"""SRGAN's training: the recipe (two phases) and the Architecture that the plugin registers.
+
+Phase 1 (steps before ``pretrain_steps``) trains SRResNet alone with the pixel MSE; the Trainer
+skips the discriminator (``trains_discriminator`` is False). Phase 2 trains both networks: the
+generator minimises ``content + adv_weight * adversarial``, where the content loss is VGG54 or
+its pixel-space fallback (``ganzoo_srgan.content``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganzoo.interfaces import AdversarialLoss, Architecture, Batch, Recipe, RecipeOptions
+from ganzoo.losses import gradient_penalty, r1_penalty
+
+from ganzoo_srgan.content import resolve_content_loss
+from ganzoo_srgan.models import SRDiscriminator, SRGANConfig, SRResNet
+
+PREVIEW_PAIRS = 8
+"""HR crops in a preview grid; each shows bicubic, SRResNet/SRGAN and HR side by side."""
+
+
+class SRGANRecipe(Recipe):
+    """SRResNet + discriminator; batches hold ``"lr"`` inputs and ``"image"`` HR targets."""
+
+    def __init__(self, generator: SRResNet, discriminator: SRDiscriminator, loss: AdversarialLoss,
+                 options: RecipeOptions, config: SRGANConfig, content: nn.Module) -> None:
+        super().__init__({"generator": generator}, {"discriminator": discriminator})
+        self.loss = loss
+        self.options = options
+        self.pretrain_steps = config.pretrain_steps
+        self.adv_weight = config.adv_weight
+        self.scale = config.scale
+        self._content = [content]  # kept out of the state dict: the checkpoints hold no VGG
+        self._adversarial = False
+        self._sr: Tensor | None = None
+        self._data: Any = None
+
+    @property
+    def generator(self) -> SRResNet:
+        return self.generators["generator"]  # type: ignore[return-value]
+
+    @property
+    def discriminator(self) -> SRDiscriminator:
+        return self.discriminators["discriminator"]  # type: ignore[return-value]
+
+    @property
+    def content(self) -> nn.Module:
+        module = self._content[0]
+        device = next(self.generator.parameters()).device
+        buffers = list(module.buffers()) + list(module.parameters())
+        if buffers and buffers[0].device != device:
+            self._content[0] = module = module.to(device)
+        return module
+
+    def begin_step(self, step: int) -> None:
+        self._adversarial = step >= self.pretrain_steps
+        self._sr = None
+
+    def trains_discriminator(self, step: int) -> bool:
+        return step >= self.pretrain_steps
+
+    def discriminate(self, images: Tensor) -> Tensor:
+        if self.options.augment is not None:
+            images = self.options.augment(images)
+        return self.discriminator(images)
+
+    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        real = batch["image"]
+        sr = self.generator(batch["lr"])
+        self._sr = sr
+        real_logits = self.discriminate(real)
+        fake_logits = self.discriminate(sr.detach())
+        loss = self.loss.d_loss(real_logits, fake_logits)
+        out = {"real_logit": real_logits.detach().float().mean(),
+               "fake_logit": fake_logits.detach().float().mean()}
+        if self.options.gp_weight > 0:
+            out["gp"] = gradient_penalty(self.discriminate, real, sr.detach())
+            loss = loss + self.options.gp_weight * out["gp"]
+        if self.options.r1_weight > 0:
+            out["r1"] = r1_penalty(self.discriminate, real)
+            loss = loss + 0.5 * self.options.r1_weight * out["r1"]
+        out["loss"] = loss
+        return out
+
+    def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        hr = batch["image"]
+        sr, self._sr = self._sr, None  # the last D step's SR batch: same batch, same generator
+        if sr is None:
+            sr = self.generator(batch["lr"])
+        pixel = F.mse_loss(sr.float(), hr.float())
+        if not self._adversarial:
+            return {"loss": pixel, "pixel": pixel.detach()}
+        content = self.content(sr, hr)
+        adversarial = self.loss.g_loss(self.discriminate(sr))
+        return {"loss": content + self.adv_weight * adversarial, "pixel": pixel.detach(),
+                "content": content.detach(), "adversarial": adversarial.detach()}
+
+    # -- preview grids ----------------------------------------------------------------------
+
+    def attach_data(self, data: Any) -> None:
+        self._data = data
+
+    def preview_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
+        if self._data is None or not hasattr(self._data, "fixed_pairs"):
+            c, h, w = self.generator.image_shape
+            hr = torch.rand(PREVIEW_PAIRS, c, h, w, generator=rng) * 2 - 1
+            return hr, F.avg_pool2d(hr, self.scale)
+        return self._data.fixed_pairs(max(1, min(PREVIEW_PAIRS, n // 3)), rng)
+
+    def preview(self, generators: nn.ModuleDict, inputs: tuple[Tensor, Tensor]) -> Tensor:
+        """Per pair: bicubic upscaling of the LR crop, the generator's output, the HR crop."""
+        hr, lr = inputs
+        generator = generators["generator"]
+        device = next(generator.parameters()).device
+        sr = generator(lr.to(device)).float().cpu().clamp(-1, 1)
+        bicubic = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False,
+                                antialias=True).clamp(-1, 1)
+        return torch.stack([bicubic, sr, hr], dim=1).flatten(0, 1)
+
+    def preview_columns(self, inputs: tuple[Tensor, Tensor]) -> int:
+        return 6 if len(inputs[0]) % 2 == 0 else 3
+
+
+class SRGAN(Architecture):
+    """Ledig et al.'s SRGAN: x4 SRResNet + VGG-style discriminator, trained in two phases on
+    random HR crops of a folder of photos (LR made by antialiased bicubic downscaling)."""
+
+    config_class = SRGANConfig
+    training_defaults = {
+        "steps": 200_000, "batch_size": 16, "lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.9, 0.999),
+        "loss": "bce", "preview_samples": 3 * PREVIEW_PAIRS, "sample_every": 1000, "checkpoint_every": 1000,
+    }
+    _hr_crop: int = SRGANConfig.hr_crop
+    _scale: int = SRGANConfig.scale
+
+    def make_config(self, values: Mapping[str, Any] | None = None) -> SRGANConfig:
+        config = super().make_config(values)
+        if values is not None:
+            # The engine builds the config from the user's values before it reads the data but
+            # does not pass it to load_training_data: remember the crop size (and scale) here,
+            # so the data matches the generator. make_config() without values only asks for
+            # defaults (the engine's image_size lookup) and must not reset them.
+            self._hr_crop, self._scale = config.hr_crop, config.scale
+        return config
+
+    def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
+                           image_size: int | None = None) -> Any:
+        from ganzoo_srgan.data import load_training_folder
+
+        return load_training_folder(path, crop=self._hr_crop, scale=self._scale)
+
+    def build_generator(self, config: SRGANConfig) -> SRResNet:
+        return SRResNet(config)
+
+    def build_discriminator(self, config: SRGANConfig) -> SRDiscriminator:
+        return SRDiscriminator(config)
+
+    def build_recipe(self, config: SRGANConfig, loss: AdversarialLoss,
+                     options: RecipeOptions | None = None) -> SRGANRecipe:
+        used, content = resolve_content_loss(config.content_loss, config.vgg_weights)
+        config.content_loss = used  # what run.json, and so the exported config.json, record
+        return SRGANRecipe(self.build_generator(config), self.build_discriminator(config), loss,
+                           options or RecipeOptions(), config, content)
