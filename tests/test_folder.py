@@ -376,12 +376,12 @@ def test_dcgan_refuses_an_unsupported_size_before_training(rgb_folder: Path, tmp
 
 # bad model settings are refused before any data is read (a large folder would be decoded first)
 def test_unsupported_size_is_refused_before_the_data_is_read(rgb_folder, tmp_path, monkeypatch):
-    import ganzoo.engine.run as run_module
+    import ganzoo.data.dataset as dataset_module
 
     def no_data(*args, **kwargs):
         raise AssertionError("the data was read before image_size was checked")
 
-    monkeypatch.setattr(run_module, "load_dataset", no_data)
+    monkeypatch.setattr(dataset_module, "load_dataset", no_data)  # what load_training_data calls
     with pytest.raises(GanzooError, match="32, 64, 128"):
         start_run("dcgan", rgb_folder, tmp_path / "run", settings={"image_size": 48},
                   progress=False)
