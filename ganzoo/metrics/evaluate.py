@@ -112,7 +112,7 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     writes as JSON: one entry per metric with its value, details, protocol and the warnings
     that say how the protocol had to change.
     """
-    from ganzoo.engine.trainer import hardware_name, resolve_device
+    from ganzoo.engine.trainer import resolve_device
 
     if not metrics:
         raise GanzooError("no metrics chosen; name at least one (see `ganzoo list`)")
@@ -162,19 +162,28 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
                              "real_vs_real": generator is None}
         entry["warnings"] = notes
         results.append(entry)
+    reference = {"path": str(data), "reader": real.reader, "split": real.card.get("split", "all images"),
+                 "images": len(real), "resolution": list(real.image_shape),
+                 "real_vs_real": None if generator is not None else
+                 f"two disjoint random halves of {len(fake)} images (seed {seed})"}
+    return _report(generator, model, reference, results, seed=seed, device=torch_device)
+
+
+def _report(generator, model, reference: dict[str, Any], results: list[dict[str, Any]], *, seed: int,
+            device: torch.device) -> dict[str, Any]:
+    """The report ``ganzoo eval`` writes: versions, date, device, model, reference, results."""
+    from ganzoo.engine.trainer import hardware_name
+
     return {
         "ganzoo": __version__,
         "torch": str(torch.__version__),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "device": hardware_name(torch_device),
+        "device": hardware_name(device),
         "model": None if generator is None else {
             "name": str(model), "source": generator.source.describe(),
             "architecture": generator.pretrained_config.get("architecture"),
             "image_shape": list(generator.image_shape), "notes": list(generator.source.notes)},
-        "reference": {"path": str(data), "reader": real.reader, "split": real.card.get("split", "all images"),
-                      "images": len(real), "resolution": list(real.image_shape),
-                      "real_vs_real": None if generator is not None else
-                      f"two disjoint random halves of {len(fake)} images (seed {seed})"},
+        "reference": reference,
         "seed": seed,
         "results": results,
     }
@@ -183,8 +192,6 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
 def _evaluate_translator(generator, model, data, metrics: list[Metric], *, n: int | None, seed: int,
                          device: torch.device, progress: bool) -> dict[str, Any]:
     """Image-to-image models: each metric runs the generator on its own reference data."""
-    from ganzoo.engine.trainer import hardware_name
-
     results = []
     for metric in metrics:
         if not isinstance(metric, ModelMetric):
@@ -195,19 +202,10 @@ def _evaluate_translator(generator, model, data, metrics: list[Metric], *, n: in
         entry["protocol"] = {**entry["protocol"], "seed": seed, "data": str(data)}
         entry["warnings"] = []
         results.append(entry)
-    return {
-        "ganzoo": __version__,
-        "torch": str(torch.__version__),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "device": hardware_name(device),
-        "model": {"name": str(model), "source": generator.source.describe(),
-                  "architecture": generator.pretrained_config.get("architecture"),
-                  "image_shape": list(generator.image_shape), "notes": list(generator.source.notes)},
-        "reference": {"path": str(data), "reader": "", "split": results[0]["protocol"].get("split", "all images"),
-                      "images": results[0]["protocol"].get("images", 0), "resolution": None, "real_vs_real": None},
-        "seed": seed,
-        "results": results,
-    }
+    first = results[0]["protocol"]
+    reference = {"path": str(data), "reader": "", "split": first.get("split", "all images"),
+                 "images": first.get("images", 0), "resolution": None, "real_vs_real": None}
+    return _report(generator, model, reference, results, seed=seed, device=device)
 
 
 def _default_split(path: Path, dataset_name: str | None) -> str | None:
