@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -44,22 +44,40 @@ def save_image(image: Image.Image, path: str | Path) -> Path:
     return path
 
 
+IMAGE_READ_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError)
+"""What PIL raises for a file that is not a readable image."""
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """An image file, loaded, upright (EXIF rotation applied) and in mode "L" (greyscale,
+    16/32-bit greys scaled, not clipped, to 8 bits) or "RGB" (everything else: palettes
+    expanded, alpha dropped). Raises one of ``IMAGE_READ_ERRORS`` for an unreadable file."""
+    with Image.open(path) as opened:
+        image = ImageOps.exif_transpose(opened)
+        if image.mode.startswith("I"):
+            wide = np.asarray(image, dtype=np.float64)
+            scale = 257.0 if image.mode.startswith("I;16") or wide.max(initial=0) > 255 else 1.0
+            return Image.fromarray(np.clip(wide / scale, 0, 255).round().astype(np.uint8), "L")
+        return image.convert("L" if image.mode in ("L", "1") else "RGB")
+
+
 def read_image(path: str | Path) -> torch.Tensor:
-    """An image file as uint8 CHW: 1 channel for greyscale, else 3 (alpha dropped, palettes
-    and 16-bit greys converted). An unreadable file is a one-line DataError."""
+    """An image file as uint8 CHW (see ``open_image``: 1 channel for greyscale, else 3).
+    An unreadable file is a one-line DataError."""
     from ganzoo.errors import DataError
 
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode == "I;16" or image.mode == "I":
-                image = image.point(lambda v: v / 256).convert("L")
-            image = image.convert("L" if image.mode in ("L", "LA", "1") else "RGB")
-    except (OSError, ValueError) as exc:
+        image = open_image(path)
+    except IMAGE_READ_ERRORS as exc:
         raise DataError(f"cannot read image {path}: {exc}; give a PNG or JPEG file") from None
+    return pil_to_tensor(image)
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """A PIL image in mode "L" or "RGB" as uint8 CHW."""
     array = np.asarray(image)
-    return torch.from_numpy(array.copy()).unsqueeze(0) if array.ndim == 2 else \
-        torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return torch.from_numpy(array.copy())  # C-contiguous and writable
 
 
 def save_uint8(image: torch.Tensor, path: str | Path) -> Path:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from ganzoo.data.dataset import ImageDataset
 from ganzoo.errors import DataError
+from ganzoo.images import IMAGE_READ_ERRORS, open_image
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 DEFAULT_SIZE = 64
@@ -60,15 +61,10 @@ def load_image_folder(path: str | Path, image_size: int | None = None) -> ImageD
     pixels, grey, skipped = [], True, []
     for file in files:
         try:
-            with Image.open(file) as opened:
-                image = ImageOps.exif_transpose(opened)
-                grey &= image.mode in ("L", "1") or image.mode.startswith("I")
-                if image.mode.startswith("I"):  # 16/32-bit grey: scale, don't clip, to 8 bits
-                    wide = np.asarray(image, dtype=np.float64)
-                    scale = 257.0 if image.mode.startswith("I;16") or wide.max(initial=0) > 255 else 1.0
-                    image = Image.fromarray(np.clip(wide / scale, 0, 255).round().astype(np.uint8), "L")
-                pixels.append(np.asarray(_square(image.convert("RGB"), size)))
-        except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+            image = open_image(file)
+            grey &= image.mode == "L"
+            pixels.append(np.asarray(_square(image.convert("RGB"), size)))
+        except IMAGE_READ_ERRORS as exc:
             skipped.append(f"{file.relative_to(root)} ({exc})")
     if skipped:
         shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")

@@ -14,16 +14,15 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 from ganzoo.data.folder import EXTENSIONS, SkippedImagesWarning, image_files
 from ganzoo.errors import DataError, GanzooError
+from ganzoo.images import IMAGE_READ_ERRORS, open_image, pil_to_tensor
 
-READ_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError)
+READ_ERRORS = IMAGE_READ_ERRORS
 _PAIR_NAME = re.compile(r"^(?P<name>.+?)(?:_SRF_(?P<srf>\d+))?_(?P<kind>HR|LR)$", re.IGNORECASE)
 """``img_001_SRF_4_HR`` (the Set5/Set14/BSD100/Urban100 release) or ``img_001_HR``."""
 
@@ -51,17 +50,20 @@ def downscale(images: Tensor, scale: int) -> Tensor:
 
 
 def read_rgb(file: Path) -> Tensor:
-    """One image file -> uint8 RGB CHW. EXIF rotation applied, grey repeated to RGB, alpha
-    dropped; 16/32-bit grey scaled (not clipped) to 8 bits as ``load_image_folder`` does.
-    Raises PIL's or the OS's error for files that cannot be read."""
-    with Image.open(file) as opened:
-        image = ImageOps.exif_transpose(opened)
-        if image.mode.startswith("I"):
-            wide = np.asarray(image, dtype=np.float64)
-            div = 257.0 if image.mode.startswith("I;16") or wide.max(initial=0) > 255 else 1.0
-            image = Image.fromarray(np.clip(wide / div, 0, 255).round().astype(np.uint8), "L")
-        pixels = np.asarray(image.convert("RGB"))
-    return torch.from_numpy(pixels.copy()).permute(2, 0, 1).contiguous()
+    """One image file -> uint8 RGB CHW (``ganzoo.images.open_image``, grey repeated to RGB).
+    Raises one of ``READ_ERRORS`` for files that cannot be read."""
+    return pil_to_tensor(open_image(file).convert("RGB"))
+
+
+def _image_files(root: Path, what: str) -> list[Path]:
+    """The image files under the folder ``root``, or a one-line DataError naming ``what`` it
+    should hold."""
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder; give a folder of {what}")
+    files = image_files(root)
+    if not files:
+        raise DataError(f"no images ({', '.join(EXTENSIONS)}) found under {root}; check the path")
+    return files
 
 
 def _size(image: Tensor) -> str:
@@ -114,11 +116,7 @@ def load_hr_folder(path: str | Path, min_size: int = 96) -> list[Tensor]:
     root = Path(path)
     if min_size < 1:
         raise GanzooError(f"min_size must be >= 1, got {min_size}")
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder; give a folder of HR training images")
-    files = image_files(root)
-    if not files:
-        raise DataError(f"no images ({', '.join(EXTENSIONS)}) found under {root}; check the path")
+    files = _image_files(root, "HR training images")
     images, skipped = [], []
     for file in files:
         try:
@@ -219,11 +217,7 @@ def load_sr_pairs(path: str | Path, scale: int = 4) -> list[tuple[str, Tensor, T
     root = Path(path)
     if scale < 1:
         raise GanzooError(f"scale must be >= 1, got {scale}")
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder; give a folder of HR (and LR) benchmark images")
-    files = image_files(root)
-    if not files:
-        raise DataError(f"no images ({', '.join(EXTENSIONS)}) found under {root}; check the path")
+    files = _image_files(root, "HR (and LR) benchmark images")
     named: dict[str, dict[str, Path]] = {}
     plain: list[Path] = []
     for file in files:
