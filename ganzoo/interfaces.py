@@ -191,9 +191,11 @@ class Architecture(ABC):
         return build_settings(self.config_class, values or {}, type(self).__name__)
 
     def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
-                           image_size: int | None = None) -> Any:
+                           image_size: int | None = None, settings: Mapping[str, Any] | None = None) -> Any:
         """The training data at ``path``: by default an ``ImageDataset`` from the registered
-        readers. Families with other data (image pairs, two domains) return an object with the
+        readers, at ``image_size``. ``settings`` are the run's model settings (before the data
+        fills channels, size and classes), for families whose data depends on them (a crop, a
+        scale). Families with other data (image pairs, two domains) return an object with the
         same surface: ``len``, ``batch(indices, device)``, ``to(device)``, ``image_shape``,
         ``num_classes``, ``labels``, ``name``, ``path``, ``card`` and ``reader``."""
         from ganzoo.data.dataset import load_dataset

@@ -139,7 +139,7 @@ def start_run(
     model_values = {**loss_model, **model_values}
     train_config = TrainConfig.from_settings({**arch.training_defaults, **loss_train, **train_values})
     dataset = arch.load_training_data(data, dataset_name=dataset_name,
-                                      image_size=_requested_size(arch, model_values))
+                                      image_size=_requested_size(arch, model_values), settings=model_values)
     model_values = fit_config_to_data(arch, model_values, dataset)
     model_config = arch.make_config(model_values)
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
@@ -192,7 +192,8 @@ def resume_run(
         train_values["steps"] = steps
     train_config = TrainConfig.from_settings(train_values)
     dataset = arch.load_training_data(data or record["data"]["path"], dataset_name=record["data"].get("reader"),
-                                      image_size=record["model_config"].get("image_size"))
+                                      image_size=record["model_config"].get("image_size"),
+                                      settings=record["model_config"])
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
         trainer.load(latest)

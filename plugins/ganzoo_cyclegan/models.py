@@ -215,7 +215,7 @@ class CycleGAN(Architecture):
     training_defaults = {"loss": "lsgan", "ema": 0.0, "batch_size": 1, "lr_g": 2e-4, "lr_d": 2e-4,
                          "betas": (0.5, 0.999), "preview_samples": 32}
 
-    def load_training_data(self, path, *, dataset_name=None, image_size=None):
+    def load_training_data(self, path, *, dataset_name=None, image_size=None, settings=None):
         from ganzoo_cyclegan.data import load_unpaired_training_data
 
         if dataset_name not in (None, "unpaired-folders"):

@@ -136,24 +136,13 @@ class SRGAN(Architecture):
         "steps": 200_000, "batch_size": 16, "lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.9, 0.999),
         "loss": "bce", "preview_samples": 3 * PREVIEW_PAIRS, "sample_every": 1000, "checkpoint_every": 1000,
     }
-    _hr_crop: int = SRGANConfig.hr_crop
-    _scale: int = SRGANConfig.scale
-
-    def make_config(self, values: Mapping[str, Any] | None = None) -> SRGANConfig:
-        config = super().make_config(values)
-        if values is not None:
-            # The engine builds the config from the user's values before it reads the data but
-            # does not pass it to load_training_data: remember the crop size (and scale) here,
-            # so the data matches the generator. make_config() without values only asks for
-            # defaults (the engine's image_size lookup) and must not reset them.
-            self._hr_crop, self._scale = config.hr_crop, config.scale
-        return config
 
     def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
-                           image_size: int | None = None) -> Any:
+                           image_size: int | None = None, settings: Mapping[str, Any] | None = None) -> Any:
         from ganzoo_srgan.data import load_training_folder
 
-        return load_training_folder(path, crop=self._hr_crop, scale=self._scale)
+        config = self.make_config(settings)  # the crop and scale the generator will be built for
+        return load_training_folder(path, crop=config.hr_crop, scale=config.scale)
 
     def build_generator(self, config: SRGANConfig) -> SRResNet:
         return SRResNet(config)
