@@ -243,3 +243,17 @@ def test_translate_refuses_what_it_cannot_upscale() -> None:
         generator.translate(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), direction="a2b")
     rgba = torch.randint(0, 256, (2, 4, 5, 6), dtype=torch.uint8)
     assert generator.translate(rgba, tile=2, overlap=1).shape == (2, 3, 20, 24)
+
+
+def test_resume_reads_the_data_at_the_runs_own_crop(hr_folder, tmp_path, no_cached_vgg):
+    from ganzoo.engine import resume_run, start_run
+
+    settings = {**TINY, "pretrain_steps": 1, "steps": 2, "batch_size": 2, "checkpoint_every": 1,
+                "sample_every": 1000}
+    with pytest.warns(ContentFallbackWarning):
+        first = start_run("srgan", hr_folder, tmp_path / "run", settings=settings, progress=False)
+    first.fit()
+    resumed = resume_run(tmp_path / "run", steps=3, progress=False)  # content_loss=pixel-mse, as recorded
+    assert resumed.step == 2 and resumed.data.crop == 16 and resumed.data.image_shape == (3, 16, 16)
+    resumed.fit()
+    assert resumed.step == 3
