@@ -58,7 +58,10 @@ class ImageDataset:
     def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
         """Images ``indices`` as float in [-1, 1] on ``device`` (plus ``label`` if labelled)."""
         indices = indices.to(self.images.device)
-        images = self.images[indices].to(device, non_blocking=True)
+        images = self.images[indices]
+        if images.device.type == "cpu" and device.type == "cuda":
+            images = images.pin_memory()  # so the copy below overlaps with the GPU's work
+        images = images.to(device, non_blocking=True)
         out = {"image": images.float().div_(127.5).sub_(1.0)}
         if self.labels is not None:
             out["label"] = self.labels[indices].to(device, non_blocking=True)

@@ -10,6 +10,9 @@ from ganzoo.errors import GanzooError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop")
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+SWITCHES = ("auto", "on", "off")
+OPTIMIZER_IMPLS = ("auto", "fused", "foreach", "loop")
 
 
 @dataclass
@@ -41,6 +44,19 @@ class TrainConfig:
     """Decay of the generator's exponential moving average; 0 turns EMA off."""
     precision: str = "fp32"
     device: str = "auto"
+    channels_last: str = "auto"
+    """Keep conv weights and image batches channels-last: auto (on CUDA), on or off."""
+    compile: str = "off"
+    """torch.compile every network: off, default, reduce-overhead (CUDA graphs) or max-autotune."""
+    optimizer_impl: str = "auto"
+    """The optimizers' kernels: auto (fused on CUDA, foreach on CPU), fused, foreach or loop."""
+    cudnn_benchmark: bool = True
+    """Let cuDNN time its convolution algorithms for the run's fixed shapes (CUDA)."""
+    data_on_device: str = "auto"
+    """Keep the uint8 images in GPU memory: auto (when they take under a quarter of the free
+    memory; otherwise pinned host memory), on or off."""
+    sync_batchnorm: bool = False
+    """Under torchrun on GPUs: batch-norm statistics over the global batch (SyncBatchNorm)."""
     seed: int = 0
     log_every: int = 50
     sample_every: int = 500
@@ -68,6 +84,11 @@ class TrainConfig:
              "gp_weight, r1_weight and weight_clip must be >= 0"),
             (0 <= self.ema < 1, "ema must be in [0, 1) (0 turns it off)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
+            (self.compile in COMPILE_MODES, f"compile must be one of {', '.join(COMPILE_MODES)}"),
+            (self.channels_last in SWITCHES and self.data_on_device in SWITCHES,
+             f"channels_last and data_on_device must be one of {', '.join(SWITCHES)}"),
+            (self.optimizer_impl in OPTIMIZER_IMPLS,
+             f"optimizer_impl must be one of {', '.join(OPTIMIZER_IMPLS)}"),
             (min(self.log_every, self.sample_every, self.checkpoint_every) >= 1,
              "log_every, sample_every and checkpoint_every must be >= 1"),
             (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),

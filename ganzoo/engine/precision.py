@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 import torch
 
@@ -20,13 +21,19 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
-    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-        """Backward, optimizer step and (fp16) scale update for one loss."""
+    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+             before_step: Callable[[torch.optim.Optimizer], None] | None = None) -> None:
+        """Backward, optimizer step and (fp16) scale update for one loss; ``before_step`` sees
+        the optimizer between the backward pass and the step (to average gradients over ranks)."""
         optimizer.zero_grad(set_to_none=True)
         if self.scaler.is_enabled():
             self.scaler.scale(loss).backward()
+            if before_step is not None:
+                before_step(optimizer)
             self.scaler.step(optimizer)
             self.scaler.update()
         else:
             loss.backward()
+            if before_step is not None:
+                before_step(optimizer)
             optimizer.step()

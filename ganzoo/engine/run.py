@@ -17,6 +17,7 @@ import torch
 from ganzoo import __version__
 from ganzoo.data.dataset import ImageDataset
 from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine import distributed
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import DataError, GanzooError
@@ -125,7 +126,8 @@ def start_run(
     settings: Mapping[str, Any] | None = None,
     progress: bool | None = None,
 ) -> Trainer:
-    """A Trainer for a new run in ``run_dir`` (which must be new or empty)."""
+    """A Trainer for a new run in ``run_dir`` (which must be new or empty). Under torchrun every
+    process calls it; rank 0 writes the run directory."""
     run_dir = Path(run_dir)
     if (run_dir / RUN_FILE).exists():
         raise GanzooError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
@@ -143,6 +145,10 @@ def start_run(
     model_values = fit_config_to_data(arch, model_values, dataset)
     model_config = arch.make_config(model_values)
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+    if trainer.dist is not None:
+        trainer.dist.barrier()  # every rank has checked run_dir before rank 0 writes into it
+    if not trainer.is_main:
+        return trainer
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {
         "ganzoo_version": __version__,
@@ -183,7 +189,11 @@ def resume_run(
     """A Trainer that continues the run in ``run_dir`` from its latest checkpoint."""
     run_dir = Path(run_dir)
     record = read_run(run_dir)
-    ckpt.remove_partial_checkpoints(run_dir)
+    group, _ = distributed.setup(record["train_config"].get("device", "auto"))
+    if group is None or group.is_main:
+        ckpt.remove_partial_checkpoints(run_dir)
+    if group is not None:
+        group.barrier()
     latest = ckpt.latest_checkpoint(run_dir)
     arch = get_architecture(record["architecture"])
     model_config = arch.make_config(record["model_config"])
@@ -197,9 +207,9 @@ def resume_run(
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
         trainer.load(latest)
-    else:  # killed before its first checkpoint: start over, dropping the old log lines
+    elif trainer.is_main:  # killed before its first checkpoint: start over, dropping the old log lines
         trainer.truncate_log()
-    if steps is not None and steps != record["train_config"]["steps"]:
+    if trainer.is_main and steps is not None and steps != record["train_config"]["steps"]:
         record["train_config"]["steps"] = steps
         atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer

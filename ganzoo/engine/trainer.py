@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from ganzoo.data.dataset import ImageDataset, ShuffledBatches
 from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine import distributed, fastpaths
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.ema import EMA
 from ganzoo.engine.precision import Precision
@@ -53,6 +54,11 @@ class Trainer:
 
     Everything a resume needs (step, optimizer, scaler, RNG and sampler states, every network
     and the EMA) goes into the checkpoint, so a resumed run continues exactly where it was.
+
+    Under torchrun each process trains on its share of every global batch of
+    ``batch_size x world size`` images with its own noise (seed + rank), gradients are averaged
+    over the processes before each optimizer step, and only rank 0 keeps the EMA and writes
+    logs, sample grids, evaluations and checkpoints (``ganzoo.engine.distributed``).
     """
 
     def __init__(
@@ -66,15 +72,26 @@ class Trainer:
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
-        self.device = resolve_device(config.device)
+        self.dist, device_name = distributed.setup(config.device)
+        self.is_main = self.dist is None or self.dist.is_main
+        self.world_size = 1 if self.dist is None else self.dist.world_size
+        self.device = resolve_device(device_name)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = config.cudnn_benchmark
+        self.channels_last = fastpaths.uses_channels_last(config, self.device)
         self.recipe = recipe.to(self.device)
-        self.data = dataset.to(self.device) if self.device.type == "cuda" else dataset
+        if self.channels_last:
+            self.recipe.to(memory_format=torch.channels_last)
+        if self.dist is not None:
+            self._prepare_distributed()
+        self.data = fastpaths.place_data(dataset, config, self.device)
         self.precision = Precision(config.precision, self.device)
         self.progress = progress
         self.opt_g = self._optimizer(recipe.generators, config.lr_g)
         self.opt_d = self._optimizer(recipe.discriminators, config.lr_d)
-        self.ema = EMA(recipe.generators, config.ema) if config.ema > 0 else None
-        self.batches = ShuffledBatches(len(dataset), config.batch_size, config.seed)
+        self.ema = EMA(recipe.generators, config.ema) if config.ema > 0 and self.is_main else None
+        fastpaths.compile_networks(recipe, config)
+        self.batches = ShuffledBatches(len(dataset), config.batch_size * self.world_size, config.seed)
         recipe.attach_data(self.data)
         self.preview_inputs = recipe.preview_inputs(
             config.preview_samples, torch.Generator().manual_seed(config.seed)
@@ -84,9 +101,22 @@ class Trainer:
         self._d_params = list(recipe.discriminators.parameters())
         self.evaluation = self._evaluation()
 
+    def _prepare_distributed(self) -> None:
+        """Synchronised batch norm if asked, rank 0's weights everywhere, a seed per rank."""
+        dist = self.dist
+        assert dist is not None
+        if self.config.sync_batchnorm:
+            if self.device.type != "cuda":
+                raise GanzooError("sync_batchnorm needs GPUs (PyTorch's SyncBatchNorm has no CPU "
+                                  "kernels); drop --set sync_batchnorm=true for a CPU run")
+            for modules in (self.recipe.generators, self.recipe.discriminators):
+                nn.SyncBatchNorm.convert_sync_batchnorm(modules)
+        dist.broadcast_module(self.recipe)
+        torch.manual_seed(self.config.seed * 1_000_003 + 7919 * dist.rank)
+
     def _evaluation(self):
         names = [name.strip() for name in self.config.eval_metrics.split(",") if name.strip()]
-        if not names:
+        if not names or not self.is_main:
             return None
         from ganzoo.metrics.evaluate import TrainingEvaluation
 
@@ -107,10 +137,21 @@ class Trainer:
 
     def _optimizer(self, modules: nn.Module, lr: float) -> torch.optim.Optimizer:
         params = [p for p in modules.parameters() if p.requires_grad]
-        foreach = self.device.type == "cpu" or None
+        kernels = fastpaths.optimizer_kwargs(self.config, self.device)
         if self.config.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr, foreach=foreach)
-        return torch.optim.Adam(params, lr=lr, betas=self.config.betas, foreach=foreach)
+            return torch.optim.RMSprop(params, lr=lr, **kernels)
+        return torch.optim.Adam(params, lr=lr, betas=self.config.betas, **kernels)
+
+    def _average_gradients(self, optimizer: torch.optim.Optimizer) -> None:
+        assert self.dist is not None
+        self.dist.average_gradients(p for group in optimizer.param_groups for p in group["params"])
+
+    def _next_batch(self) -> dict[str, Tensor]:
+        indices = self.batches.next()
+        if self.dist is not None:
+            indices = self.dist.shard(indices)
+        batch = self.data.batch(indices, self.device)
+        return fastpaths.to_channels_last(batch) if self.channels_last else batch
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -133,16 +174,17 @@ class Trainer:
         recipe, precision = self.recipe, self.precision
         if self.config.lr_decay_steps:
             self._schedule_learning_rates()
+        reduce = self._average_gradients if self.dist is not None else None
         recipe.begin_step(self.step)
         d_out: dict[str, Tensor] = {}
         d_steps = self.config.d_steps if recipe.trains_discriminator(self.step) else 0
         if d_steps == 0:
-            batch = self.data.batch(self.batches.next(), self.device)
+            batch = self._next_batch()
         for _ in range(d_steps):
-            batch = self.data.batch(self.batches.next(), self.device)
+            batch = self._next_batch()
             with precision.autocast():
                 d_out = recipe.discriminator_loss(batch)
-            precision.step(d_out["loss"], self.opt_d)
+            precision.step(d_out["loss"], self.opt_d, reduce)
             if self.config.weight_clip > 0:
                 clip = self.config.weight_clip
                 with torch.no_grad():
@@ -153,7 +195,7 @@ class Trainer:
         try:
             with precision.autocast():
                 g_out = recipe.generator_loss(batch)
-            precision.step(g_out["loss"], self.opt_g)
+            precision.step(g_out["loss"], self.opt_g, reduce)
         finally:
             for p in self._d_params:
                 p.requires_grad_(True)
@@ -169,12 +211,14 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train up to ``config.steps``; returns the training summary."""
         cfg = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         self.recipe.train()
         sums: dict[str, Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step",
-                   disable=None if self.progress is None else not self.progress, dynamic_ncols=True)
+                   disable=(None if self.progress is None else not self.progress) if self.is_main else True,
+                   dynamic_ncols=True)
         try:
             if self.evaluation is not None and self.step == 0:
                 self.evaluate()  # the baseline, and any problem with the metrics, before training
@@ -186,16 +230,16 @@ class Trainer:
                 window_steps += 1
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    record = {k: v.item() / window_steps for k, v in sums.items()}  # syncs here
+                    record = self._mean_losses(sums, window_steps)  # the one host sync per window
                     elapsed = time.perf_counter() - window_start
                     self.train_seconds += elapsed
-                    images = window_steps * cfg.batch_size * cfg.d_steps
+                    images = window_steps * cfg.batch_size * cfg.d_steps * self.world_size
                     record = {"step": self.step, **record, "images_per_s": images / elapsed}
                     self._log(record)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
                     sums, window_steps, window_start = {}, 0, time.perf_counter()
                 paused = time.perf_counter()  # samples, evaluation and checkpoints are not billed as training
-                if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
                     self.write_samples()
                 if self.evaluation is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
                     self.evaluate()
@@ -204,12 +248,25 @@ class Trainer:
                 window_start += time.perf_counter() - paused
         finally:
             bar.close()
-        from ganzoo.engine.plots import plot_losses
+        if self.is_main:
+            from ganzoo.engine.plots import plot_losses
 
-        plot_losses(self.run_dir / LOG_FILE, self.run_dir / "loss_curve.png")
+            plot_losses(self.run_dir / LOG_FILE, self.run_dir / "loss_curve.png")
         return self.summary()
 
+    def _mean_losses(self, sums: dict[str, Tensor], steps: int) -> dict[str, float]:
+        """The window's mean of each logged figure (over the ranks too, under torchrun)."""
+        if not sums:
+            return {}
+        keys = sorted(sums)
+        values = torch.stack([sums[k].float() for k in keys]) / steps
+        if self.dist is not None:
+            values = self.dist.average(values)
+        return dict(zip(keys, values.tolist()))
+
     def _log(self, record: dict[str, Any]) -> None:
+        if not self.is_main:
+            return
         with open(self.run_dir / LOG_FILE, "a") as handle:
             handle.write(json.dumps(record) + "\n")
 
@@ -234,9 +291,11 @@ class Trainer:
             "steps": self.step,
             "batch_size": cfg.batch_size,
             "d_steps": cfg.d_steps,
-            "images_seen": self.step * cfg.batch_size * cfg.d_steps,
+            "images_seen": self.step * cfg.batch_size * cfg.d_steps * self.world_size,
             "train_seconds": round(self.train_seconds, 1),
-            "hardware": hardware_name(self.device),
+            "hardware": hardware_name(self.device) + (f" x {self.world_size} processes"
+                                                      if self.world_size > 1 else ""),
+            "processes": self.world_size,
             "precision": cfg.precision,
             "loss": cfg.loss,
             "ema": cfg.ema,
@@ -245,7 +304,21 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------------------
 
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        """Write a checkpoint (rank 0; every rank must call it, for their RNG states)."""
+        rng_cpu, rng_cuda = torch.get_rng_state(), (
+            torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+        if self.dist is not None:
+            ranks = self.dist.gather((rng_cpu, rng_cuda))
+            if not self.is_main:
+                self.dist.barrier()  # rank 0 is writing
+                return None
+        path = self._write_checkpoint(rng_cpu, rng_cuda, ranks if self.dist is not None else [])
+        if self.dist is not None:
+            self.dist.barrier()
+        return path
+
+    def _write_checkpoint(self, rng_cpu: Tensor, rng_cuda: list[Tensor], ranks: list) -> Path:
         tensors = {f"recipe.{k}": v for k, v in self.recipe.state_dict().items()}
         if self.ema is not None:
             tensors.update({f"ema.{k}": v for k, v in self.ema.module.state_dict().items()})
@@ -257,8 +330,9 @@ class Trainer:
             "opt_d": self.opt_d.state_dict(),
             "scaler": self.precision.scaler.state_dict(),
             "batches": self.batches.state_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "rng_cpu": rng_cpu,
+            "rng_cuda": rng_cuda,
+            "rng_ranks": [{"cpu": cpu, "cuda": cuda} for cpu, cuda in ranks],
             "summary": self.summary(),
         }
         return ckpt.save_checkpoint(self.run_dir, self.step, tensors, state,
@@ -276,12 +350,29 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.precision.scaler.load_state_dict(state["scaler"])
         self.batches.load_state_dict(state["batches"])
-        torch.set_rng_state(state["rng_cpu"])
-        if state["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self._restore_rng(state)
         self.step = int(state["step"])
         self.train_seconds = float(state["train_seconds"])
-        self.truncate_log()
+        if self.is_main:
+            self.truncate_log()
+        if self.dist is not None:
+            self.dist.barrier()  # nobody trains on before the log is trimmed
+
+    def _restore_rng(self, state: dict[str, Any]) -> None:
+        """This rank's RNG states; a run resumed on another number of processes reseeds from
+        the seed, the rank and the step instead."""
+        ranks = state.get("rng_ranks") or []
+        if self.dist is None and not ranks:
+            rng_cpu, rng_cuda = state["rng_cpu"], state["rng_cuda"]
+        elif self.dist is not None and len(ranks) == self.world_size:
+            rng_cpu, rng_cuda = ranks[self.dist.rank]["cpu"], ranks[self.dist.rank]["cuda"]
+        else:
+            rank = 0 if self.dist is None else self.dist.rank
+            torch.manual_seed(self.config.seed * 1_000_003 + 7919 * rank + int(state["step"]))
+            return
+        torch.set_rng_state(rng_cpu)
+        if rng_cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng_cuda)
 
     def truncate_log(self) -> None:
         """Drop log lines written after the checkpoint by the process that was interrupted."""
