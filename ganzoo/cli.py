@@ -193,7 +193,7 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
           device: str | None, seed: int | None, resume: bool, settings: tuple[str, ...],
           progress: bool | None) -> None:
     """Train ARCHITECTURE on --data, writing everything into the run directory -o."""
-    from ganzoo.engine import resume_run, start_run
+    from ganzoo.engine import distributed, resume_run, start_run
     from ganzoo.engine.run import read_run
 
     options = {"batch_size": batch_size, "loss": loss, "precision": precision, "device": device,
@@ -208,7 +208,8 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
             raise GanzooError(f"settings are fixed when a run starts; with --resume only --steps and "
                               f"--data may be given (got {', '.join(chosen)})")
         trainer = resume_run(run_dir, steps=steps, data=data, progress=progress)
-        click.echo(f"resuming {run_dir} at step {trainer.step}", err=True)
+        if trainer.is_main:
+            click.echo(f"resuming {run_dir} at step {trainer.step}", err=True)
     else:
         if data is None:
             raise GanzooError("--data is required to start a run")
@@ -216,9 +217,13 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
             chosen["steps"] = steps
         trainer = start_run(architecture, data, run_dir, dataset_name=dataset_name,
                             settings=chosen, progress=progress)
-    summary = trainer.fit()
-    click.echo(f"trained {summary['steps']} steps, {summary['images_seen']:,} images seen, "
-               f"{summary['train_seconds']}s on {summary['hardware']}; run in {run_dir}")
+    try:
+        summary = trainer.fit()
+    finally:
+        distributed.shutdown()
+    if trainer.is_main:
+        click.echo(f"trained {summary['steps']} steps, {summary['images_seen']:,} images seen, "
+                   f"{summary['train_seconds']}s on {summary['hardware']}; run in {run_dir}")
 
 
 @cli.command()
@@ -424,6 +429,59 @@ def pull(model: str, offline: bool, force: bool) -> None:
     _echo_notes(source)
     verb = {"hub": "downloaded", "cache": "up to date in the", "bundled": "using the"}[source.kind]
     click.echo(f"{model}: {verb} {source.describe()}")
+
+
+@cli.command()
+@click.argument("architectures", nargs=-1)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("-b", "--batch-size", "batch_sizes", metavar="N[,N...]",
+              help="Batch sizes to train at, e.g. 1,64,128 (default: each architecture's own).")
+@click.option("--steps", default=0, show_default=True,
+              help="Timed steps per block; 0: as many as fill about --block-seconds.")
+@click.option("--block-seconds", default=0.5, show_default=True, help="Length of a timed block when --steps is 0.")
+@click.option("--repeats", default=3, show_default=True, help="Timed blocks per contender.")
+@click.option("--warmup", default=1, show_default=True, help="Untimed steps per contender first.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A model or training setting for the engine, e.g. --set compile=default.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--threads", type=int, help="torch.set_num_threads (default: torch's own).")
+@click.option("--memory/--no-memory", default=True, show_default=True,
+              help="Measure each contender's peak memory in a fresh process.")
+@click.option("--no-pretrained", is_flag=True, help="Skip the bundled pretrained models' sampling rows.")
+@click.option("--out-dir", default=Path("benchmarks/results"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where bench_<device>.{md,json,png} go.")
+def bench(architectures: tuple[str, ...], device: str, batch_sizes: str | None, steps: int, block_seconds: float,
+          repeats: int, warmup: int, settings: tuple[str, ...], seed: int, threads: int | None, memory: bool,
+          no_pretrained: bool, out_dir: Path) -> None:
+    """Training and sampling speed of ARCHITECTURES (default: all), engine against a plain
+    PyTorch loop of the same networks, on synthetic data; writes a table, JSON and a chart."""
+    import shlex
+    import sys
+
+    from ganzoo.bench import BenchOptions, check_request, parse_batch_sizes, run_bench
+    from ganzoo.bench.report import write_report
+
+    options = BenchOptions(device=device, batch_sizes=parse_batch_sizes(batch_sizes), steps=steps,
+                           block_seconds=block_seconds, repeats=repeats, warmup=warmup,
+                           settings=_parse_settings(settings), seed=seed, memory=memory,
+                           pretrained=not no_pretrained)
+    if threads is not None:
+        if threads < 1:
+            raise GanzooError("--threads must be >= 1")
+        import torch
+
+        torch.set_num_threads(threads)
+    names, resolved = check_request(list(architectures), options)
+    command = "ganzoo " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else ""
+    record = run_bench(names, options, resolved, command=command, log=lambda line: click.echo(line, err=True))
+    paths = write_report(record, out_dir)
+    from ganzoo.bench.report import best_table
+
+    click.echo(best_table(record))
+    click.echo(f"wrote {paths['md']}, {paths['json']} and {paths['png']}")
+    failed = [a["architecture"] for a in record["architectures"] if a["status"] != "ok"]
+    if failed:
+        raise click.ClickException(f"benchmark failed for {', '.join(failed)} (see {paths['md']})")
 
 
 @cli.command()

@@ -222,6 +222,21 @@ class CycleGAN(Architecture):
             raise DataError(f"CycleGAN reads trainA/trainB folders, not the {dataset_name!r} reader; drop --dataset")
         return load_unpaired_training_data(path, image_size or CycleGANConfig.image_size)
 
+    def make_bench_data(self, config: CycleGANConfig, num_images: int, seed: int = 0) -> Any:
+        """Two domains of random images at the config's size (jittered per batch as in training)."""
+        from ganzoo.bench.plain import random_image_dataset
+        from ganzoo_cyclegan.data import UnpairedData
+
+        shape = (config.channels, config.image_size, config.image_size)
+        a, b = (random_image_dataset(shape, num_images, seed=seed + k, name=f"synthetic/train{d}")
+                for k, d in enumerate("AB"))
+        return UnpairedData(a, b, path="<random uint8 images>", name="synthetic")
+
+    def make_plain_loop(self, config: CycleGANConfig, data: Any, settings: Any) -> Any:
+        from ganzoo_cyclegan.plain_loop import PlainCycleGAN
+
+        return PlainCycleGAN(config, data, settings)
+
     def build_generator(self, config: CycleGANConfig) -> CycleGANPair:
         return CycleGANPair(config)
 
