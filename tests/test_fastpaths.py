@@ -80,3 +80,14 @@ def test_compiled_networks_train_like_eager_ones_and_checkpoint_the_same_keys(mn
     resumed = start_run("mlp", mnist, tmp_path / "c", settings=BASE, progress=False)
     resumed.load(path)  # an eager trainer reads the compiled run's checkpoint
     assert resumed.step == 3
+
+
+def test_auto_defaults_pick_channels_last_for_conv_nets_and_fused_adam(mnist, tmp_path):
+    dcgan, _ = trained("dcgan", mnist, tmp_path / "d", steps=1, ema=0.9)
+    mlp, _ = trained("mlp", mnist, tmp_path / "m", steps=1)
+    assert dcgan.channels_last and not mlp.channels_last
+    assert dcgan.opt_g.defaults["fused"] and dcgan.opt_d.defaults["fused"]
+    wgan, _ = trained("mlp", mnist, tmp_path / "w", steps=1, loss="wgan")  # RMSprop: foreach
+    assert wgan.opt_d.defaults["foreach"] and not wgan.opt_d.defaults.get("fused")
+    path = dcgan.save()  # EMA copies of channels-last weights write and read back
+    dcgan.load(path)

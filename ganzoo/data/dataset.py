@@ -70,19 +70,22 @@ class ImageDataset:
 
 class ShuffledBatches:
     """Endless shuffled batches of indices; the order depends only on the seed and the epoch,
-    so ``state_dict`` (epoch and position) is all a resume needs."""
+    so ``state_dict`` (epoch and position) is all a resume needs. The epoch's order is kept on
+    ``device`` (where the images are), so cutting a batch copies nothing from the host."""
 
-    def __init__(self, num_items: int, batch_size: int, seed: int) -> None:
+    def __init__(self, num_items: int, batch_size: int, seed: int,
+                 device: torch.device | str = "cpu") -> None:
         if batch_size > num_items:
             raise DataError(f"batch size {batch_size} is larger than the dataset ({num_items} images)")
         self.num_items, self.batch_size, self.seed = num_items, batch_size, seed
+        self.device = torch.device(device)
         self.epoch, self.position = 0, 0
         self._order: Tensor | None = None
 
     def _epoch_order(self) -> Tensor:
         if self._order is None:
             rng = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            self._order = torch.randperm(self.num_items, generator=rng)
+            self._order = torch.randperm(self.num_items, generator=rng).to(self.device)
         return self._order
 
     def next(self) -> Tensor:

@@ -45,11 +45,12 @@ class TrainConfig:
     precision: str = "fp32"
     device: str = "auto"
     channels_last: str = "auto"
-    """Keep conv weights and image batches channels-last: auto (on CUDA), on or off."""
+    """Keep conv weights and image batches channels-last: auto (on for convolutional
+    networks), on or off."""
     compile: str = "off"
     """torch.compile every network: off, default, reduce-overhead (CUDA graphs) or max-autotune."""
     optimizer_impl: str = "auto"
-    """The optimizers' kernels: auto (fused on CUDA, foreach on CPU), fused, foreach or loop."""
+    """The optimizers' kernels: auto (fused Adam, foreach RMSprop), fused, foreach or loop."""
     cudnn_benchmark: bool = True
     """Let cuDNN time its convolution algorithms for the run's fixed shapes (CUDA)."""
     data_on_device: str = "auto"

@@ -78,7 +78,7 @@ class Trainer:
         self.device = resolve_device(device_name)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = config.cudnn_benchmark
-        self.channels_last = fastpaths.uses_channels_last(config, self.device)
+        self.channels_last = fastpaths.uses_channels_last(config, recipe)
         self.recipe = recipe.to(self.device)
         if self.channels_last:
             self.recipe.to(memory_format=torch.channels_last)
@@ -91,7 +91,9 @@ class Trainer:
         self.opt_d = self._optimizer(recipe.discriminators, config.lr_d)
         self.ema = EMA(recipe.generators, config.ema) if config.ema > 0 and self.is_main else None
         fastpaths.compile_networks(recipe, config)
-        self.batches = ShuffledBatches(len(dataset), config.batch_size * self.world_size, config.seed)
+        images = getattr(self.data, "images", None)  # ImageDataset: the order lives beside the images
+        self.batches = ShuffledBatches(len(dataset), config.batch_size * self.world_size, config.seed,
+                                       images.device if isinstance(images, Tensor) else "cpu")
         recipe.attach_data(self.data)
         self.preview_inputs = recipe.preview_inputs(
             config.preview_samples, torch.Generator().manual_seed(config.seed)
@@ -137,7 +139,7 @@ class Trainer:
 
     def _optimizer(self, modules: nn.Module, lr: float) -> torch.optim.Optimizer:
         params = [p for p in modules.parameters() if p.requires_grad]
-        kernels = fastpaths.optimizer_kwargs(self.config, self.device)
+        kernels = fastpaths.optimizer_kwargs(self.config)
         if self.config.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr, **kernels)
         return torch.optim.Adam(params, lr=lr, betas=self.config.betas, **kernels)
