@@ -101,7 +101,8 @@ def sampling_table(record: dict) -> str:
 
 def notes(record: dict) -> list[str]:
     o, load = record["options"], record["load"]
-    steps = "calibrated to about {:.1f} s per block".format(o["block_seconds"]) if not o["steps"] else str(o["steps"])
+    steps = (f"{o['steps']} timed steps" if o["steps"] else
+             "timed steps (as many as fill about {:.1f} s, from one timed step)".format(o["block_seconds"]))
     cuda = record["device"] == "cuda"
     lines = [
         "- Data: synthetic uniformly random uint8 images of each architecture's default shape "
@@ -113,7 +114,7 @@ def notes(record: dict) -> list[str]:
         "a TensorDataset, Adam, BCE-with-logits non-saturating loss (CycleGAN and SRGAN: their "
         "papers' losses), as many D steps per step. Images/s = batch x d_steps / step time.",
         f"- Timing: {o['warmup']} warm-up step(s) per contender, then {o['repeats']} repeats of "
-        f"{steps} timed steps per contender, the contenders' order rotated between repeats"
+        f"{steps} per contender, the contenders' order rotated between repeats"
         + (", `torch.cuda.synchronize` at the edges of each timed block" if cuda else "")
         + "; median (min-max) over the repeats. engine/plain is the ratio of the medians (> 1: the "
         "engine is faster), with the min-max of the per-repeat ratios.",

@@ -213,7 +213,10 @@ class CycleGAN(Architecture):
 
     config_class = CycleGANConfig
     training_defaults = {"loss": "lsgan", "ema": 0.0, "batch_size": 1, "lr_g": 2e-4, "lr_d": 2e-4,
-                         "betas": (0.5, 0.999), "preview_samples": 32}
+                         "betas": (0.5, 0.999), "preview_samples": 32, "channels_last": "off"}
+    """channels_last is off: reflection padding and instance norm convert channels-last tensors
+    back and forth, which on the CPU cost more than the convolutions gained (profiled: 3.2x the
+    copy time per step; benchmarks/results/fastpaths_cpu.md)."""
 
     def load_training_data(self, path, *, dataset_name=None, image_size=None, settings=None):
         from ganzoo_cyclegan.data import load_unpaired_training_data
