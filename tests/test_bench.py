@@ -150,3 +150,12 @@ def test_flops_are_counted_and_set_against_the_gpus_published_bf16_peak():
     assert bf16_peak_tflops("Intel(R) Xeon(R) Processor") is None
     share = throughput(10**12, images_per_s=2000.0, images_per_step=100, device_name="NVIDIA H200")
     assert share["tflops"] == 20.0 and abs(share["fraction_of_bf16_peak"] - 20.0 / 989.4) < 1e-12
+
+
+def test_bench_resolves_settings_as_train_does_with_the_losss_own_defaults():
+    from ganzoo.bench.contenders import resolve_setup
+
+    setup = resolve_setup("mlp", {"loss": "wgan"}, 8, "cpu", 0)
+    assert (setup.train.optimizer, setup.train.d_steps, setup.train.weight_clip) == ("rmsprop", 5, 0.01)
+    assert setup.images_per_step == 40 and setup.train.batch_size == 8
+    assert resolve_setup("mlp", {"loss": "wgan", "d_steps": 2}, 8, "cpu", 0).train.d_steps == 2  # user wins

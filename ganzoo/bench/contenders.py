@@ -88,18 +88,16 @@ def resolve_setup(name: str, settings: Mapping[str, Any], batch_size: int | None
                   seed: int) -> BenchSetup:
     """The architecture's bench settings and training defaults, then those of ``settings`` it
     has, then the batch size (None: the architecture's default), device and seed."""
-    from ganzoo.engine.config import TrainConfig
-    from ganzoo.engine.run import get_architecture, split_overrides
+    from ganzoo.engine.run import get_architecture, resolve_settings
 
     arch = get_architecture(name)
     keys = set(settings_keys(arch))
     own = {k: v for k, v in settings.items() if k in keys}
-    model_values, train_values = split_overrides(arch, {**arch.bench_settings, **own})
-    arch.make_config(model_values)  # a bad model setting fails here, before any data
-    values = {**arch.training_defaults, **train_values, "device": device, "seed": seed}
+    chosen = {**arch.bench_settings, **own, "device": device, "seed": seed}
     if batch_size is not None:
-        values["batch_size"] = batch_size
-    return BenchSetup(name, arch, model_values, TrainConfig.from_settings(values))
+        chosen["batch_size"] = batch_size
+    model_values, train = resolve_settings(arch, chosen)  # as `ganzoo train` resolves them
+    return BenchSetup(name, arch, model_values, train)
 
 
 def build_engine(setup: BenchSetup, data: Any, run_dir: str) -> Any:

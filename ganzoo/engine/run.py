@@ -104,6 +104,19 @@ def _loss_defaults(arch: Architecture, loss_name: str) -> tuple[dict, dict]:
             {k: v for k, v in defaults.items() if k in train_keys and k not in model_keys})
 
 
+def resolve_settings(arch: Architecture, settings: Mapping[str, Any]) -> tuple[dict, TrainConfig]:
+    """The model values and the training config a run of ``arch`` with ``settings`` gets:
+    the user's settings, over the chosen loss's own (e.g. WGAN's clipping and RMSprop), over
+    the architecture's training defaults, over the Trainer's. Bad settings are one-line errors
+    here, before any data is read."""
+    model_values, train_values = split_overrides(arch, settings)
+    arch.make_config(model_values)
+    loss_name = train_values.get("loss", arch.training_defaults.get("loss", TrainConfig.loss))
+    loss_model, loss_train = _loss_defaults(arch, loss_name)
+    model_values = {**loss_model, **model_values}
+    return model_values, TrainConfig.from_settings({**arch.training_defaults, **loss_train, **train_values})
+
+
 def _check_shapes(recipe: Recipe, dataset: ImageDataset) -> None:
     generator = recipe.generators[recipe.export_name]
     if getattr(generator, "num_classes", None) and dataset.labels is None:
@@ -134,12 +147,7 @@ def start_run(
     if run_dir.exists() and any(run_dir.iterdir()):
         raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
     arch = get_architecture(architecture)
-    model_values, train_values = split_overrides(arch, settings or {})
-    arch.make_config(model_values)  # refuse bad model settings before reading any data
-    loss_name = train_values.get("loss", arch.training_defaults.get("loss", TrainConfig.loss))
-    loss_model, loss_train = _loss_defaults(arch, loss_name)
-    model_values = {**loss_model, **model_values}
-    train_config = TrainConfig.from_settings({**arch.training_defaults, **loss_train, **train_values})
+    model_values, train_config = resolve_settings(arch, settings or {})
     dataset = arch.load_training_data(data, dataset_name=dataset_name,
                                       image_size=_requested_size(arch, model_values), settings=model_values)
     model_values = fit_config_to_data(arch, model_values, dataset)
