@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import difflib
 import typing
 from typing import Any, Mapping
@@ -74,3 +75,18 @@ def require_positive(config: Any, *names: str) -> None:
     for name in names:
         if getattr(config, name) < 1:
             raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+
+
+def parse_key_values(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``--set key=value`` pairs: each value read as JSON (numbers, true/false, lists), else
+    kept as the string."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise GanzooError(f"--set takes key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            settings[key.strip()] = raw
+    return settings
