@@ -19,6 +19,7 @@ from ganzoo.engine.ema import EMA
 from ganzoo.engine.precision import Precision
 from ganzoo.errors import GanzooError
 from ganzoo.fileio import atomic_write_text, read_jsonl
+from ganzoo.hardware import hardware_name
 from ganzoo.images import make_grid, save_image
 from ganzoo.interfaces import Recipe
 
@@ -35,18 +36,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise GanzooError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
     return device
-
-
-def hardware_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"CPU: {line.split(':', 1)[1].strip()} ({torch.get_num_threads()} threads)"
-    except OSError:
-        pass
-    return f"CPU ({torch.get_num_threads()} threads)"
 
 
 class Trainer:

@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -283,15 +282,9 @@ def _classifier_protocol(model: MnistClassifier) -> dict[str, Any]:
 
 
 def _hardware() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu} ({os.cpu_count()} cores visible, {torch.get_num_threads()} torch threads)"
+    from ganzoo.hardware import cpu_model
+
+    return f"{cpu_model()} ({os.cpu_count()} cores visible, {torch.get_num_threads()} torch threads)"
 
 
 def _atomic_bytes(path: Path, write) -> None:

@@ -172,7 +172,7 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
 def _report(generator, model, reference: dict[str, Any], results: list[dict[str, Any]], *, seed: int,
             device: torch.device) -> dict[str, Any]:
     """The report ``ganzoo eval`` writes: versions, date, device, model, reference, results."""
-    from ganzoo.engine.trainer import hardware_name
+    from ganzoo.hardware import hardware_name
 
     return {
         "ganzoo": __version__,
