@@ -46,7 +46,7 @@ def distance(a: dict, b: dict) -> float:
 
 def test_a_rank_takes_its_contiguous_share_of_each_global_batch():
     indices = torch.arange(10, 18)
-    shares = [Distributed(rank, 2, rank, "gloo").shard(indices) for rank in (0, 1)]
+    shares = [Distributed(rank, 2).shard(indices) for rank in (0, 1)]
     assert shares[0].tolist() == [10, 11, 12, 13] and shares[1].tolist() == [14, 15, 16, 17]
 
 

@@ -34,8 +34,6 @@ class Distributed:
 
     rank: int
     world_size: int
-    local_rank: int
-    backend: str
 
     @property
     def is_main(self) -> bool:
@@ -116,13 +114,12 @@ def current() -> Distributed | None:
     """The process group this process belongs to (None: a single-process run)."""
     if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
         return None
-    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size(),
-                       local_rank=int(os.environ.get("LOCAL_RANK", "0")), backend=dist.get_backend())
+    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size())
 
 
-def is_main_process() -> bool:
-    group = current()
-    return group is None or group.is_main
+def rank_seed(seed: int, rank: int, step: int = 0) -> int:
+    """The seed of rank ``rank``'s own random stream (noise, augmentation) from step ``step``."""
+    return seed * 1_000_003 + 7919 * rank + step
 
 
 def shutdown() -> None:

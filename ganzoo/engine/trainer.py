@@ -103,7 +103,7 @@ class Trainer:
             for modules in (self.recipe.generators, self.recipe.discriminators):
                 nn.SyncBatchNorm.convert_sync_batchnorm(modules)
         dist.broadcast_module(self.recipe)
-        torch.manual_seed(self.config.seed * 1_000_003 + 7919 * dist.rank)
+        torch.manual_seed(distributed.rank_seed(self.config.seed, dist.rank))
 
     def _evaluation(self):
         names = [name.strip() for name in self.config.eval_metrics.split(",") if name.strip()]
@@ -299,14 +299,10 @@ class Trainer:
         """Write a checkpoint (rank 0; every rank must call it, for their RNG states)."""
         rng_cpu, rng_cuda = torch.get_rng_state(), (
             torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+        ranks = self.dist.gather((rng_cpu, rng_cuda)) if self.dist is not None else []
+        path = self._write_checkpoint(rng_cpu, rng_cuda, ranks) if self.is_main else None
         if self.dist is not None:
-            ranks = self.dist.gather((rng_cpu, rng_cuda))
-            if not self.is_main:
-                self.dist.barrier()  # rank 0 is writing
-                return None
-        path = self._write_checkpoint(rng_cpu, rng_cuda, ranks if self.dist is not None else [])
-        if self.dist is not None:
-            self.dist.barrier()
+            self.dist.barrier()  # no rank trains on while rank 0 writes
         return path
 
     def _write_checkpoint(self, rng_cpu: Tensor, rng_cuda: list[Tensor], ranks: list) -> Path:
@@ -359,7 +355,7 @@ class Trainer:
             rng_cpu, rng_cuda = ranks[self.dist.rank]["cpu"], ranks[self.dist.rank]["cuda"]
         else:
             rank = 0 if self.dist is None else self.dist.rank
-            torch.manual_seed(self.config.seed * 1_000_003 + 7919 * rank + int(state["step"]))
+            torch.manual_seed(distributed.rank_seed(self.config.seed, rank, int(state["step"])))
             return
         torch.set_rng_state(rng_cpu)
         if rng_cuda and torch.cuda.is_available():
