@@ -297,14 +297,17 @@ def _translate(generator: Any, model: str, inputs: Path | None, out: Path, direc
 @click.option("--license", "license_", help="Licence id of the training data (e.g. cc-by-sa-3.0).")
 @click.option("--dataset-terms", help="The data's terms of use, quoted in the model card.")
 @click.option("--notes", default="", help="Free text for the model card (e.g. how far training got).")
+@click.option("--best", metavar="METRIC",
+              help="Export the checkpoint with the best METRIC logged during training (eval_metrics; "
+                   "keep it from rotation with --set keep_best=METRIC) instead of the latest.")
 def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool, dataset_name: str | None,
-           license_: str | None, dataset_terms: str | None, notes: str) -> None:
-    """Export a training run's latest checkpoint as a pretrained directory."""
+           license_: str | None, dataset_terms: str | None, notes: str, best: str | None) -> None:
+    """Export a training run's latest (or --best) checkpoint as a pretrained directory."""
     from ganzoo.hub import export_run
 
     facts = {"name": dataset_name, "license": license_, "license_note": dataset_terms}
     path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema,
-                      dataset={k: v for k, v in facts.items() if v}, notes=notes)
+                      dataset={k: v for k, v in facts.items() if v}, notes=notes, best=best)
     click.echo(f"exported {run_dir} to {path}")
 
 

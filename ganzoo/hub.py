@@ -263,20 +263,21 @@ def load_pretrained(name_or_path: str | Path, device: str = "cpu", *, use_ema: b
     return generator.to(device).eval()
 
 
-def _load_from_run(run_dir: Path, use_ema: bool):
+def _load_from_run(run_dir: Path, use_ema: bool, checkpoint: Path | None = None):
+    """The generator of ``checkpoint`` (default: the run's latest) and its config."""
     from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_weights
     from ganzoo.engine.run import read_run
 
     record = read_run(run_dir)
-    latest = latest_checkpoint(run_dir)
-    if latest is None:
+    checkpoint = checkpoint or latest_checkpoint(run_dir)
+    if checkpoint is None:
         raise ArtifactError(f"run {run_dir} has no checkpoint yet; train it longer or --resume it")
     config = {"architecture": record["architecture"], "config": record["model_config"]}
     generator = build_generator(config, run_dir)
-    tensors = load_checkpoint_weights(latest)
+    tensors = load_checkpoint_weights(checkpoint)
     prefix = "ema.generator." if use_ema and any(k.startswith("ema.") for k in tensors) \
         else "recipe.generators.generator."
-    load_weights(generator, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, latest)
+    load_weights(generator, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, checkpoint)
     config.update(_describe_generator(generator))
     return generator, config
 
@@ -388,20 +389,22 @@ def record_evaluation(directory: str | Path, report: dict[str, Any]) -> Path:
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False,
                use_ema: bool = True, dataset: dict[str, Any] | None = None,
-               notes: str = "") -> Path:
-    """Turn a training run's latest checkpoint into a pretrained directory.
+               notes: str = "", best: str | None = None) -> Path:
+    """Turn a training run's latest checkpoint, or with ``best`` the one that scored best on
+    that metric during training, into a pretrained directory.
 
     ``dataset`` adds or overrides facts about the training data for the card (``name``,
     ``license``, ``license_note``, ``hf_id``); ``notes`` is free text for the card.
     """
-    from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_state
-    from ganzoo.engine.run import read_run
+    from ganzoo.engine.checkpoint import load_checkpoint_state
+    from ganzoo.engine.run import read_run, select_checkpoint
 
     run_dir = Path(run_dir)
     record = read_run(run_dir)
-    generator, _ = _load_from_run(run_dir, use_ema)
-    state = load_checkpoint_state(latest_checkpoint(run_dir))
-    training = dict(state.get("summary") or {})
+    checkpoint, chosen_by = select_checkpoint(run_dir, best)
+    generator, _ = _load_from_run(run_dir, use_ema, checkpoint)
+    state = load_checkpoint_state(checkpoint)
+    training = {**(state.get("summary") or {}), **chosen_by}
     samples = None
     if generator.latent_dim is None:  # image-to-image: the run's last preview grid shows what it does
         from PIL import Image

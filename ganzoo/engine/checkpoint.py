@@ -8,10 +8,11 @@ complete checkpoints or the new one, never half of one.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection, Iterable, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -43,18 +44,39 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return found[-1][1] if found else None
 
 
+def best_step(records: Iterable[Mapping[str, Any]], metric: str, *, lower_is_better: bool,
+              steps: Collection[int] | None = None) -> tuple[int, float] | None:
+    """The step and value of the best finite ``eval_<metric>`` among logged ``records``
+    (only ``steps``, where given: e.g. the steps that have a checkpoint); the earliest wins a
+    tie. None when no record qualifies."""
+    key = f"eval_{metric}"
+    best: tuple[int, float] | None = None
+    for record in records:
+        value, step = record.get(key), record.get("step")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        if steps is not None and step not in steps:
+            continue
+        if best is None or (value < best[1] if lower_is_better else value > best[1]):
+            best = (int(step), float(value))
+    return best
+
+
 def save_checkpoint(
-    run_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], keep: int
+    run_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], keep: int,
+    *, protect: Collection[int] = (),
 ) -> Path:
-    """Write the checkpoint for ``step`` atomically and keep only the newest ``keep``."""
+    """Write the checkpoint for ``step`` atomically and keep only the newest ``keep``, and
+    those of the ``protect`` steps (e.g. the best-scoring one) besides."""
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step_{step:08d}"
     with atomic_directory(final) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp / WEIGHTS)
         torch.save(state, tmp / STATE)
-    for _, old in list_checkpoints(run_dir)[:-keep]:
-        remove_directory(old)
+    for old_step, old in list_checkpoints(run_dir)[:-keep]:
+        if old_step not in protect:
+            remove_directory(old)
     return final
 
 

@@ -63,6 +63,9 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
+    keep_best: str = ""
+    """An evaluation metric (one of ``eval_metrics``) whose best-scoring checkpoint is kept
+    besides the newest ``keep_checkpoints``, for ``ganzoo export --best``; empty keeps none."""
     preview_samples: int = 64
     eval_metrics: str = ""
     """Comma-separated metrics (e.g. "swd,ms-ssim") to run every ``eval_every`` steps and at
@@ -94,6 +97,12 @@ class TrainConfig:
              "log_every, sample_every and checkpoint_every must be >= 1"),
             (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),
             (self.eval_every >= 1 and self.eval_n >= 2, "eval_every must be >= 1 and eval_n >= 2"),
+            (not self.keep_best or self.keep_best in self.eval_metric_names(),
+             f"keep_best={self.keep_best} must be one of the eval_metrics (add --set "
+             f"eval_metrics={self.keep_best})"),
+            (not self.keep_best or self.eval_every % self.checkpoint_every == 0,
+             f"keep_best needs a checkpoint at every evaluation: eval_every ({self.eval_every}) "
+             f"must be a multiple of checkpoint_every ({self.checkpoint_every})"),
         ]
         for ok, message in checks:
             if not ok:
@@ -105,6 +114,9 @@ class TrainConfig:
         from ganzoo.settings import build_settings
 
         return build_settings(cls, values, "training")
+
+    def eval_metric_names(self) -> list[str]:
+        return list(dict.fromkeys(n.strip() for n in self.eval_metrics.split(",") if n.strip()))
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -20,7 +20,7 @@ from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import distributed
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
-from ganzoo.errors import DataError, GanzooError
+from ganzoo.errors import ArtifactError, DataError, GanzooError
 from ganzoo.fileio import atomic_write_text
 from ganzoo.interfaces import Architecture, Recipe, RecipeOptions
 from ganzoo.plugins import get_zoo
@@ -185,6 +185,30 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
         raise GanzooError(f"{run_dir} is not a training run (no {RUN_FILE})") from None
     except json.JSONDecodeError as exc:
         raise GanzooError(f"{path} is not valid JSON: {exc}") from None
+
+
+def select_checkpoint(run_dir: str | Path, best: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """The run's latest checkpoint, or with ``best`` the one whose logged ``eval_<best>`` is the
+    best of those that have a checkpoint; with what chose it (for the training summary)."""
+    from ganzoo.fileio import read_jsonl
+
+    run_dir = Path(run_dir)
+    found = dict(ckpt.list_checkpoints(run_dir))
+    if not found:
+        raise ArtifactError(f"run {run_dir} has no checkpoint yet; train it longer or --resume it")
+    if best is None:
+        return found[max(found)], {}
+    from ganzoo.metrics.evaluate import lower_is_better
+
+    log = run_dir / "log.jsonl"
+    records = read_jsonl(log) if log.exists() else []
+    chosen = ckpt.best_step(records, best, lower_is_better=lower_is_better(best), steps=found.keys())
+    if chosen is None:
+        raise GanzooError(f"{run_dir} logged no eval_{best} at a step that has a checkpoint; train with "
+                          f"--set eval_metrics={best} --set keep_best={best}, or export without --best")
+    step, value = chosen
+    eval_n = read_run(run_dir)["train_config"].get("eval_n")
+    return found[step], {"chosen_by": f"best {best} during training ({value:.4g} on {eval_n} images, step {step})"}
 
 
 def resume_run(

@@ -106,7 +106,7 @@ class Trainer:
         torch.manual_seed(distributed.rank_seed(self.config.seed, dist.rank))
 
     def _evaluation(self):
-        names = [name.strip() for name in self.config.eval_metrics.split(",") if name.strip()]
+        names = self.config.eval_metric_names()
         if not names or not self.is_main:
             return None
         from ganzoo.metrics.evaluate import TrainingEvaluation
@@ -323,7 +323,20 @@ class Trainer:
             "summary": self.summary(),
         }
         return ckpt.save_checkpoint(self.run_dir, self.step, tensors, state,
-                                    self.config.keep_checkpoints)
+                                    self.config.keep_checkpoints, protect=self._best_steps())
+
+    def _best_steps(self) -> set[int]:
+        """The step of the best-scoring checkpoint by ``keep_best`` (this one included), read
+        from the log, which is the one record of every evaluation, resumed runs' included."""
+        metric = self.config.keep_best
+        if not metric:
+            return set()
+        from ganzoo.metrics.evaluate import lower_is_better
+
+        steps = {step for step, _ in ckpt.list_checkpoints(self.run_dir)} | {self.step}
+        best = ckpt.best_step(read_jsonl(self.run_dir / LOG_FILE), metric,
+                              lower_is_better=lower_is_better(metric), steps=steps)
+        return {best[0]} if best else set()
 
     def load(self, path: Path) -> None:
         """Restore everything from the checkpoint directory ``path``."""

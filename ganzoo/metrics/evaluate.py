@@ -39,6 +39,13 @@ def build_metric(name: str, **options: Any) -> Metric:
     return metric_class(**{k: v for k, v in options.items() if v is not None and k in accepted})
 
 
+def lower_is_better(name: str) -> bool:
+    """Whether a smaller value of the registered metric ``name`` is a better model."""
+    from ganzoo.plugins import get_zoo
+
+    return get_zoo().metrics.get(name).load().lower_is_better
+
+
 @torch.no_grad()
 def generate_dataset(generator, n: int, *, seed: int = 0, batch_size: int = GENERATION_BATCH,
                      progress: bool = False, name: str = "generated") -> ImageDataset:
@@ -264,7 +271,8 @@ class TrainingEvaluation:
                      "the generator")
 
     def __call__(self, generator) -> dict[str, float]:
-        """``{"eval_<metric>": value}`` for the generator as it is now."""
+        """``{"eval_<metric>": value}`` for the generator as it is now, with the metric's own
+        per-part figures beside it (``eval_swd_64``, ...)."""
         fake = generate_dataset(generator, self.n, seed=self.seed)
         values = {}
         with warnings.catch_warnings():
@@ -272,6 +280,8 @@ class TrainingEvaluation:
             for metric in self.metrics:
                 result = metric.compute(self.real, fake, seed=self.seed, device=self.device)
                 values[f"eval_{metric.name}"] = result.value
+                values.update({f"eval_{key}": value for key, value in result.details.items()
+                               if key.startswith(f"{metric.name}_") and isinstance(value, float)})
         return values
 
 
