@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from ganzoo.hub import load_pretrained
-from ganzoo.metrics.evaluate import evaluate, generate_dataset, split_halves
+from ganzoo.metrics.evaluate import card_entries, evaluate, generate_dataset, split_halves
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,10 @@ def test_report_carries_values_and_protocol(mnist_dir):
         assert protocol["seed"] == 0 and protocol["split"] == "test" and protocol["resolution"] == [1, 32, 32]
         assert entry["warnings"] and "--n" in entry["warnings"][0]
     assert swd["protocol"]["levels"] == [32, 16]
+    entries = card_entries(report)  # what --record writes: the data named, never its path here
+    assert [e["dataset"] for e in entries] == ["mnist", "mnist"]
+    assert str(mnist_dir) not in json.dumps(entries) and all("data" not in e["protocol"] for e in entries)
+    assert entries[1]["protocol"]["per_level"].startswith("32: ")
     again = evaluate("cgan-mnist", mnist_dir, ["swd"], n=200, seed=0)
     assert again["results"][0]["value"] == swd["value"]
     json.dumps(report)  # the report is plain JSON

@@ -296,12 +296,14 @@ def dataset_name(path: str) -> str:
 def card_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's figures as config.json ``evaluation`` entries (the model card's
     model-index): value, reference data and split, and the protocol's scalar facts, with the
-    real data's value and per-level figures beside the headline where the metric gives them."""
+    real data's value and per-level figures beside the headline where the metric gives them.
+    The reference data is named, not located: its path on the measuring machine stays in the
+    report."""
     entries = []
     reference = report["reference"]
     for result in report["results"]:
-        protocol = {k: v for k, v in result["protocol"].items()
-                    if isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 80}
+        protocol = {k: v for k, v in result["protocol"].items() if k != "data"
+                    and isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 80}
         if isinstance(result["protocol"].get("resolution"), list):
             protocol["resolution"] = "x".join(map(str, result["protocol"]["resolution"][1:]))
         details = result["details"]
