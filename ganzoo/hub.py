@@ -265,13 +265,11 @@ def load_pretrained(name_or_path: str | Path, device: str = "cpu", *, use_ema: b
 
 def _load_from_run(run_dir: Path, use_ema: bool, checkpoint: Path | None = None):
     """The generator of ``checkpoint`` (default: the run's latest) and its config."""
-    from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_weights
-    from ganzoo.engine.run import read_run
+    from ganzoo.engine.checkpoint import load_checkpoint_weights
+    from ganzoo.engine.run import read_run, select_checkpoint
 
     record = read_run(run_dir)
-    checkpoint = checkpoint or latest_checkpoint(run_dir)
-    if checkpoint is None:
-        raise ArtifactError(f"run {run_dir} has no checkpoint yet; train it longer or --resume it")
+    checkpoint = checkpoint or select_checkpoint(run_dir)[0]
     config = {"architecture": record["architecture"], "config": record["model_config"]}
     generator = build_generator(config, run_dir)
     tensors = load_checkpoint_weights(checkpoint)
