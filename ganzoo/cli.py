@@ -61,7 +61,7 @@ def cli() -> None:
 @cli.command("list")
 @click.option("--pretrained", is_flag=True, help="Only the pretrained models.")
 def list_command(pretrained: bool) -> None:
-    """List architectures and pretrained models."""
+    """List architectures, pretrained models, losses, dataset readers and metrics."""
     from ganzoo.plugins import get_zoo
 
     zoo = get_zoo()
@@ -71,10 +71,12 @@ def list_command(pretrained: bool) -> None:
         click.echo()
     rows = [[e.name, e.architecture, e.plugin, e.repo_id or "-", e.description] for e in zoo.pretrained]
     click.echo(_table(rows, ["pretrained", "architecture", "plugin", "hub", "description"]))
-    if not pretrained and len(zoo.metrics):
-        click.echo()
-        rows = [[e.name, e.plugin, e.description] for e in zoo.metrics]
-        click.echo(_table(rows, ["metric", "plugin", "description"]))
+    if not pretrained:
+        for kind, registry in (("loss", zoo.losses), ("dataset reader", zoo.datasets), ("metric", zoo.metrics)):
+            if len(registry):
+                click.echo()
+                click.echo(_table([[e.name, e.plugin, e.description] for e in registry],
+                                  [kind, "plugin", "description"]))
     if any(p.errors for p in zoo.plugins):
         click.echo("\nsome plugins failed to load; run `ganzoo plugins` for details", err=True)
 

@@ -89,7 +89,7 @@ class Discriminator(nn.Module):
     """Images (and labels when conditional) -> logits, one per image or per patch."""
 
 
-class AdversarialLoss:
+class AdversarialLoss(ABC):
     """The adversarial objective: ``d_loss`` for the discriminator, ``g_loss`` for the generator.
 
     Logits are promoted to float32 before any reduction, so losses stay accurate under autocast.

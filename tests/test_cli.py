@@ -54,7 +54,11 @@ def test_version(ganzoo, tmp_path):
 def test_list_shows_architectures_and_pretrained(ganzoo, tmp_path):
     result = ganzoo("list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    architectures, pretrained, metrics = result.stdout.split("\n\n")
+    architectures, pretrained, losses, readers, metrics = result.stdout.split("\n\n")
+    assert losses.startswith("loss")
+    assert {line.split()[0] for line in losses.splitlines()[2:]} >= {"bce", "hinge", "lsgan", "wgan-gp"}
+    assert readers.startswith("dataset reader")
+    assert {line.split()[0] for line in readers.splitlines()[2:]} >= {"mnist", "image-folder"}
     assert metrics.startswith("metric")
     assert any(line.split()[:2] == ["swd", "ganzoo"] for line in metrics.splitlines())
     assert architectures.startswith("architecture")

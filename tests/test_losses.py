@@ -374,3 +374,16 @@ def test_wgan_gp_in_bf16_on_cpu(dcgan_run):
     after = generator_parameters(trainer)
     assert all(v.dtype == torch.float32 for v in after.values())
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_loss_without_g_loss_cannot_be_made():
+    from ganzoo.interfaces import AdversarialLoss
+
+    class HalfLoss(AdversarialLoss):
+        name = "half"
+
+        def d_loss(self, real_logits, fake_logits):
+            return (fake_logits - real_logits).mean()
+
+    with pytest.raises(TypeError, match="g_loss"):
+        HalfLoss()
