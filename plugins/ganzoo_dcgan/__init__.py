@@ -19,7 +19,7 @@ def register_architectures(register: Callable[..., None]) -> None:
 def register_pretrained(register: Callable[..., None]) -> None:
     for name, description, sha256 in (
         ("dcgan-mnist", "DCGAN trained on MNIST digits (padded to 32x32)",
-         "ad79915fe1ef772636a80fda97b473ed0475d6faddd30d0ca774ecb58ef7926c"),
+         "2cb40989ae7db6d456f24854653e658232e24df65c6d61b6433051567cce03e2"),
         ("dcgan-celeba", "DCGAN trained on CelebA faces (64x64)",
          "1071547530530b525bf210baf458730c7554fcff64b35b96f0753e9897ff51a1"),
     ):
