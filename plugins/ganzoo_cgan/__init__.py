@@ -21,4 +21,4 @@ def register_pretrained(register: Callable[..., None]) -> None:
     register("cgan-mnist", PRETRAINED / "cgan-mnist", architecture="cgan",
              description="conditional GAN on MNIST: pick the digit with --label (32x32)",
              repo_id="ganzoo/cgan-mnist",
-             sha256="f4df1ae5fa305f07ee331deec619cd5d58d79c65e74617bc19e135f17fe1cfb1")
+             sha256="6a79294c5ee2760ffa1387da2979895a27529ed6daec2299f515bdb2fc3dce65")
