@@ -29,10 +29,9 @@ def uses_channels_last(config: TrainConfig, networks: nn.Module) -> bool:
     project's 2-core CPU it measured 17 % faster for DCGAN-64 and 31 % for SRGAN, and no
     different for CycleGAN (``benchmarks/results/fastpaths_cpu.md``); on GPUs cuDNN's NHWC
     kernels are the ones bf16 tensor cores run."""
-    if config.channels_last != "auto":
-        return config.channels_last == "on"
-    return any(p.dim() == 4 for p in networks.parameters()
-               if not isinstance(p, nn.parameter.UninitializedParameter))  # lazy modules: no shape yet
+    convolutional = any(p.dim() == 4 for p in networks.parameters()
+                        if not isinstance(p, nn.parameter.UninitializedParameter))  # lazy: no shape yet
+    return _switch(config.channels_last, convolutional)
 
 
 def to_channels_last(batch: dict[str, Any]) -> dict[str, Any]:
