@@ -24,8 +24,8 @@ def describe(run_dir: Path, metric: str) -> dict:
     record = json.loads((run_dir / "run.json").read_text())
     settings = {**record["model_config"], **record["train_config"]}
     log = read_jsonl(run_dir / "log.jsonl")
-    per_image = settings["batch_size"] * settings["d_steps"]
-    evaluations = {r["step"] * per_image: r for r in log if f"eval_{metric}" in r and r["step"] > 0}
+    images_per_step = settings["batch_size"] * settings["d_steps"]
+    evaluations = {r["step"] * images_per_step: r for r in log if f"eval_{metric}" in r and r["step"] > 0}
     speeds = [r["images_per_s"] for r in log if "images_per_s" in r]
     latest = latest_checkpoint(run_dir)
     hardware = load_checkpoint_state(latest)["summary"]["hardware"] if latest else "unknown"
