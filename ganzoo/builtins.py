@@ -16,6 +16,8 @@ def register_losses(register: Callable[..., None]) -> None:
     register("wgan-gp", "ganzoo.losses:WassersteinGPLoss", "WGAN with gradient penalty (lambda 10)")
     register("hinge", "ganzoo.losses:HingeLoss", "hinge loss")
     register("lsgan", "ganzoo.losses:LeastSquaresLoss", "least-squares loss")
+    register("ragan", "ganzoo.losses:RelativisticAverageLoss",
+             "relativistic average BCE, RaGAN (Jolicoeur-Martineau)")
 
 
 def has_images(path: Path) -> bool:

@@ -108,6 +108,11 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
             "images = generator.generate(64, seed=0)  # N, C, H, W in [-1, 1]",
             "```",
         ]
+    package = (config.get("plugin") or {}).get("distribution") or "ganzoo"
+    if package != "ganzoo":  # a third-party architecture: say what to install
+        version = (config.get("plugin") or {}).get("version")
+        pinned = f"{package}=={version}" if version else package
+        usage = [f"Needs the `{package}` plugin: `pip install ganzoo {pinned}`.", "", *usage]
     lines = [
         f"# {name}",
         "",

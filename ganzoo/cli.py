@@ -352,17 +352,24 @@ def pull(model: str, offline: bool, force: bool) -> None:
 
 
 @cli.command()
-def plugins() -> None:
+@click.option("--check", is_flag=True, help="Also import every registered target and report per "
+              "plugin; exit 1 if any fails.")
+def plugins(check: bool) -> None:
     """Installed plugins, their versions, hooks and load errors."""
-    from ganzoo.plugins import get_zoo
+    from ganzoo.plugins import check_targets, get_zoo
 
     zoo = get_zoo()
+    problems = check_targets(zoo) if check else {}
+    for p in zoo.plugins:
+        p.errors.extend(problems.get(p.name, []))
     rows = [[p.name, p.distribution, p.version, ",".join(h.removeprefix("register_") for h in p.hooks) or "-",
              "ok" if not p.errors else "ERROR"] for p in zoo.plugins]
     click.echo(_table(rows, ["plugin", "distribution", "version", "registers", "status"]))
     for p in zoo.plugins:
         for error in p.errors:
             click.echo(f"{p.name}: {error}")
+    if check and any(p.errors for p in zoo.plugins):
+        raise SystemExit(1)
 
 
 cli.add_command(eval_command)  # ganzoo.cli_measure: the measuring commands

@@ -22,3 +22,7 @@ class DataError(GanzooError):
 
 class ArtifactError(GanzooError):
     """A pretrained directory, checkpoint or weights file that cannot be used."""
+
+
+class PluginError(GanzooError):
+    """A plugin's registered target that cannot be imported or is not what it was registered as."""

@@ -296,7 +296,8 @@ def _plugin_of(architecture: str) -> dict[str, str]:
     zoo = get_zoo()
     entry = zoo.architectures.get(architecture)
     info = next((p for p in zoo.plugins if p.name == entry.plugin), None)
-    return {"name": entry.plugin, "distribution": info.distribution if info else ""}
+    return {"name": entry.plugin, "distribution": info.distribution if info else "",
+            "version": info.version if info else ""}
 
 
 def save_pretrained(

@@ -10,11 +10,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Float NCHW in [-1, 1] -> uint8 NHWC."""
-    images = images.detach().float().cpu().clamp(-1, 1)
-    return images.add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+from ganzoo.pixels import to_unsigned
 
 
 def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> Image.Image:
@@ -22,7 +18,7 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     n, c, h, w = images.shape
     nrow = nrow or max(1, math.ceil(math.sqrt(n)))
     rows = math.ceil(n / nrow)
-    pixels = to_uint8(images).numpy()
+    pixels = to_unsigned(images.cpu()).permute(0, 2, 3, 1).numpy()
     grid = np.zeros((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), np.uint8)
     for i in range(n):
         top = padding + (i // nrow) * (h + padding)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +18,37 @@ from ganzoo.errors import GanzooError
 
 Batch = Mapping[str, Tensor]
 """A training batch: ``"image"`` (float NCHW in [-1, 1]) and, for labelled data, ``"label"``."""
+
+
+@runtime_checkable
+class TrainingData(Protocol):
+    """What ``Architecture.load_training_data`` returns and the Trainer reads.
+
+    ``ganzoo.data.ImageDataset`` is one; families with other data (HR/LR pairs, two domains)
+    provide their own class with these members.
+    """
+
+    images: Tensor
+    """uint8 NCHW images: the in-training metrics sample the real side from them."""
+    labels: Tensor | None
+    num_classes: int | None
+    name: str
+    path: str
+    card: Mapping[str, Any]
+    """What a model card says of the data (license, terms, citation)."""
+    reader: str
+    """The registered dataset reader that produced the data."""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]: ...
+
+    def __len__(self) -> int: ...
+
+    def batch(self, indices: Tensor, device: torch.device) -> Batch:
+        """The training batch of ``indices`` on ``device``, images as float in [-1, 1]."""
+
+    def to(self, device: torch.device | str) -> "TrainingData":
+        """The same data with its tensors on ``device``."""
 
 
 class Generator(nn.Module):
@@ -99,6 +130,10 @@ class AdversarialLoss(ABC):
     name: ClassVar[str] = ""
     training_defaults: ClassVar[dict[str, Any]] = {}
     """Training settings this loss needs (e.g. WGAN's clipping and RMSprop); user settings win."""
+    uses_real_logits: ClassVar[bool] = False
+    """True: ``g_loss`` needs the discriminator's logits on the real batch (relativistic losses),
+    and every recipe scores the real batch in the generator step to pass them; False: recipes
+    pass None and save that forward pass."""
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         if not 0.0 <= label_smoothing < 0.5:
@@ -109,7 +144,9 @@ class AdversarialLoss(ABC):
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor: ...
 
     @abstractmethod
-    def g_loss(self, fake_logits: Tensor) -> Tensor: ...
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        """The generator's loss; ``real_logits`` are this step's logits of the real batch when
+        ``uses_real_logits`` is set, else None."""
 
 
 class Recipe(nn.Module):
@@ -198,9 +235,8 @@ class Architecture(ABC):
         """The training data at ``path``: by default an ``ImageDataset`` from the registered
         readers, at ``image_size``. ``settings`` are the run's model settings (before the data
         fills channels, size and classes), for families whose data depends on them (a crop, a
-        scale). Families with other data (image pairs, two domains) return an object with the
-        same surface: ``len``, ``batch(indices, device)``, ``to(device)``, ``image_shape``,
-        ``num_classes``, ``labels``, ``name``, ``path``, ``card`` and ``reader``."""
+        scale). Families with other data (image pairs, two domains) return their own
+        ``TrainingData``."""
         from ganzoo.data.dataset import load_dataset
 
         return load_dataset(path, dataset_name, image_size=image_size)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganzoo.errors import GanzooError
 from ganzoo.interfaces import AdversarialLoss
 
 
@@ -27,7 +28,7 @@ class NonSaturatingLoss(AdversarialLoss):
             real_logits, real_target
         ) + F.binary_cross_entropy_with_logits(fake_logits, _ones(fake_logits, 0.0))
 
-    def g_loss(self, fake_logits: Tensor) -> Tensor:
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         fake_logits = fake_logits.float()
         return F.binary_cross_entropy_with_logits(fake_logits, _ones(fake_logits))
 
@@ -37,7 +38,7 @@ class MinimaxLoss(NonSaturatingLoss):
 
     name = "minimax"
 
-    def g_loss(self, fake_logits: Tensor) -> Tensor:
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         return -F.softplus(fake_logits.float()).mean()  # log(1 - sigmoid(x)) = -softplus(x)
 
 
@@ -52,7 +53,7 @@ class WassersteinLoss(AdversarialLoss):
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return fake_logits.float().mean() - real_logits.float().mean()
 
-    def g_loss(self, fake_logits: Tensor) -> Tensor:
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         return -fake_logits.float().mean()
 
 
@@ -75,7 +76,7 @@ class HingeLoss(AdversarialLoss):
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return F.relu(1.0 - real_logits.float()).mean() + F.relu(1.0 + fake_logits.float()).mean()
 
-    def g_loss(self, fake_logits: Tensor) -> Tensor:
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         return -fake_logits.float().mean()
 
 
@@ -90,8 +91,36 @@ class LeastSquaresLoss(AdversarialLoss):
             (real_logits.float() - real_target).pow(2).mean() + fake_logits.float().pow(2).mean()
         )
 
-    def g_loss(self, fake_logits: Tensor) -> Tensor:
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         return 0.5 * (fake_logits.float() - 1.0).pow(2).mean()
+
+
+class RelativisticAverageLoss(AdversarialLoss):
+    """RaGAN (Jolicoeur-Martineau, 2018), the relativistic average standard GAN: D scores how much
+    more realistic a real image is than the average fake (and a fake than the average real), and
+    the generator gets the symmetric objective, so it needs the real batch's logits too."""
+
+    name = "ragan"
+    uses_real_logits = True
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        real_logits, fake_logits = real_logits.float(), fake_logits.float()
+        real_vs_fake = real_logits - fake_logits.mean()
+        fake_vs_real = fake_logits - real_logits.mean()
+        return F.binary_cross_entropy_with_logits(
+            real_vs_fake, _ones(real_vs_fake, 1.0 - self.label_smoothing)
+        ) + F.binary_cross_entropy_with_logits(fake_vs_real, _ones(fake_vs_real, 0.0))
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        if real_logits is None:
+            raise GanzooError("the ragan loss needs the real batch's logits in the generator step; "
+                              "the recipe must pass them (see AdversarialLoss.uses_real_logits)")
+        real_logits, fake_logits = real_logits.float(), fake_logits.float()
+        real_vs_fake = real_logits - fake_logits.mean()
+        fake_vs_real = fake_logits - real_logits.mean()
+        return F.binary_cross_entropy_with_logits(
+            fake_vs_real, _ones(fake_vs_real, 1.0)
+        ) + F.binary_cross_entropy_with_logits(real_vs_fake, _ones(real_vs_fake, 0.0))
 
 
 def _input_gradients(discriminate: Callable[[Tensor], Tensor], images: Tensor) -> Tensor:

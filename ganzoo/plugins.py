@@ -8,6 +8,7 @@ of entry-point names; set to an empty string it loads none.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 import pluggy
 
-from ganzoo import builtins, hookspecs
+from ganzoo import api, builtins, hookspecs
 from ganzoo.errors import GanzooError
 from ganzoo.registry import (
     ArchitectureEntry,
@@ -28,6 +29,7 @@ from ganzoo.registry import (
     PretrainedEntry,
     Registry,
 )
+from ganzoo.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "ganzoo"
 CORE_PLUGIN = "ganzoo"
@@ -97,11 +99,40 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Non
         infos.append(info)
         try:
             module = ep.load()
+            refusal = _api_refusal(module, info)
+            if refusal:
+                info.errors.append(refusal)
+                continue
             pm.register(module, name=ep.name)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not take ganzoo down
             info.errors.append(f"could not load: {_describe(exc)}")
+            continue
+        info.errors += _unknown_hooks(pm, module)
     for name in sorted((selected or set()) - set(loaded) - {CORE_PLUGIN}):
         infos.append(PluginInfo(name=name, errors=["named in GANZOO_PLUGINS but not installed"]))
+
+
+def _api_refusal(module: Any, info: PluginInfo) -> str:
+    """Why a plugin that declares ``GANZOO_API`` cannot be served by this ganzoo ('' if it can)."""
+    required = getattr(module, "GANZOO_API", None)
+    if required is None:
+        return ""
+    try:
+        if api.is_compatible(required):
+            return ""
+    except GanzooError as exc:
+        return f"not loaded: {exc}"
+    package = info.distribution or info.name
+    return (f"not loaded: it needs plugin API {required} and this ganzoo provides {api.VERSION}; "
+            f"install a version of {package} made for plugin API {api.VERSION.split('.')[0]}.x, or a "
+            "ganzoo that provides its API")
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, module: Any) -> list[str]:
+    """pluggy's ``check_pending`` for one plugin: hook implementations no hookspec names."""
+    known = [name for name in dir(hookspecs) if name.startswith("register_")]
+    return [f"hook {caller.name!r} is not a ganzoo hook and is ignored" + did_you_mean(caller.name, known)
+            for caller in pm.get_hookcallers(module) or [] if not caller.has_spec()]
 
 
 def _registrations(zoo: Zoo) -> dict[str, tuple[Registry, Callable[..., Any]]]:
@@ -172,8 +203,9 @@ def build_zoo() -> Zoo:
             info = by_name[impl.plugin_name]
             info.hooks.append(hook_name)
 
-            def register(*args: Any, _plugin: str = impl.plugin_name, **kwargs: Any) -> None:
-                registry.add(make_entry(_plugin, *args, **kwargs))
+            def register(*args: Any, _info: PluginInfo = info, **kwargs: Any) -> None:
+                entry = make_entry(_info.name, *args, **kwargs)
+                registry.add(dataclasses.replace(entry, distribution=_info.distribution))
 
             try:
                 impl.function(register=register)
@@ -185,13 +217,45 @@ def build_zoo() -> Zoo:
 
 
 def add_plugin_commands(zoo: Zoo, cli: Any) -> None:
-    """Let each plugin add its click commands; one that fails is recorded and skipped."""
+    """Let each plugin add its click commands; one that fails is recorded and skipped, and a
+    command whose name is taken (by the core or an earlier plugin) is refused, naming both."""
     by_name = {info.name: info for info in zoo.plugins}
-    for impl in zoo.manager.hook.register_commands.get_hookimpls():
+    owners = {name: "the core" for name in cli.commands}
+    for impl in sorted(zoo.manager.hook.register_commands.get_hookimpls(), key=lambda i: i.plugin_name):
+        info = by_name[impl.plugin_name]
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as exc:  # noqa: BLE001 - isolate each plugin
-            by_name[impl.plugin_name].errors.append(f"register_commands failed: {_describe(exc)}")
+            info.errors.append(f"register_commands failed: {_describe(exc)}")
+        added = {name: command for name, command in cli.commands.items() if before.get(name) is not command}
+        cli.commands.clear()
+        cli.commands.update(before)
+        for name, command in added.items():
+            if name in owners:
+                info.errors.append(f"command {name!r} was refused: the name is taken by {owners[name]}; "
+                                   f"the plugin must rename it")
+                continue
+            cli.commands[name] = command
+            owners[name] = f"plugin {info.name!r}"
+
+
+def check_targets(zoo: Zoo) -> dict[str, list[str]]:
+    """Import every registered target (what ``ganzoo plugins --check`` does): plugin name -> the
+    problems found, one line each. Pretrained models must name a registered architecture."""
+    problems: dict[str, list[str]] = {info.name: [] for info in zoo.plugins}
+    for registry in (zoo.architectures, zoo.losses, zoo.datasets, zoo.metrics):
+        for entry in registry:
+            try:
+                entry.load()
+            except GanzooError as exc:
+                problems.setdefault(entry.plugin, []).append(str(exc))
+    for entry in zoo.pretrained:
+        if entry.architecture not in zoo.architectures:
+            problems.setdefault(entry.plugin, []).append(
+                f"pretrained model {entry.name!r} names architecture {entry.architecture!r}, which no "
+                f"installed plugin registers" + did_you_mean(entry.architecture, zoo.architectures.names()))
+    return problems
 
 
 def _own_version() -> str:

@@ -7,10 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganzoo.adversarial import discriminator_terms, generator_term
 from ganzoo.interfaces import (
     AdversarialLoss, Batch, Discriminator, Generator, Recipe, RecipeOptions, class_rows,
 )
-from ganzoo.losses import gradient_penalty, r1_penalty
 
 
 class UnconditionalRecipe(Recipe):
@@ -47,8 +47,7 @@ class UnconditionalRecipe(Recipe):
         return generator(z) if condition is None else generator(z, condition)
 
     def discriminate(self, images: Tensor, condition: Tensor | None) -> Tensor:
-        if self.options.augment is not None:
-            images = self.options.augment(images)
+        """The discriminator's logits (augmentation is applied by ``ganzoo.adversarial``)."""
         if condition is None:
             return self.discriminator(images)
         return self.discriminator(images, condition)
@@ -63,28 +62,19 @@ class UnconditionalRecipe(Recipe):
         real_condition = self.real_condition(batch)
         fake, fake_condition = self._make_fake(real.shape[0], real.device)
         self._fake = (fake, fake_condition)
-        real_logits = self.discriminate(real, real_condition)
-        fake_logits = self.discriminate(fake.detach(), fake_condition)
-        loss = self.loss.d_loss(real_logits, fake_logits)
-        out = {"real_logit": real_logits.detach().float().mean(),
-               "fake_logit": fake_logits.detach().float().mean()}
-        if self.options.gp_weight > 0:
-            out["gp"] = gradient_penalty(
-                lambda x: self.discriminate(x, real_condition), real, fake.detach()
-            )
-            loss = loss + self.options.gp_weight * out["gp"]
-        if self.options.r1_weight > 0:
-            out["r1"] = r1_penalty(lambda x: self.discriminate(x, real_condition), real)
-            loss = loss + 0.5 * self.options.r1_weight * out["r1"]
-        out["loss"] = loss
-        return out
+        return discriminator_terms(self.loss, self.options, real, fake,
+                                   lambda x: self.discriminate(x, real_condition),
+                                   lambda x: self.discriminate(x, fake_condition))
 
     def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
         fake_pair, self._fake = self._fake, None
         if fake_pair is None:
             fake_pair = self._make_fake(batch["image"].shape[0], batch["image"].device)
         fake, condition = fake_pair
-        return {"loss": self.loss.g_loss(self.discriminate(fake, condition))}
+        real_condition = self.real_condition(batch)
+        return {"loss": generator_term(self.loss, self.options, fake, batch["image"],
+                                       lambda x: self.discriminate(x, condition),
+                                       lambda x: self.discriminate(x, real_condition))}
 
     def preview_inputs(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor | None]:
         return self.generator.sample_latent(n, generator=rng, device=torch.device("cpu")), None

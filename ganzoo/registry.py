@@ -6,14 +6,14 @@ is used, so listing the zoo never imports torch.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Iterator, TypeVar
 
-from ganzoo.errors import DuplicateNameError, GanzooError, UnknownNameError
+from ganzoo.errors import DuplicateNameError, GanzooError, PluginError, UnknownNameError
+from ganzoo.suggest import did_you_mean
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -36,36 +36,71 @@ class Entry:
     name: str
     plugin: str
     description: str = ""
+    distribution: str = ""
+    """The installed package (distribution) of the plugin, for messages that say what to fix."""
+
+    def origin(self) -> str:
+        """``plugin 'x' (package ganzoo-x)``: who registered this entry."""
+        package = f" (package {self.distribution})" if self.distribution else ""
+        return f"plugin {self.plugin!r}{package}"
 
 
 @dataclass(frozen=True)
 class TargetEntry(Entry):
     target: Any = None
+    kind: ClassVar[str] = "target"
+    base: ClassVar[str] = ""
+    """``module:Class`` the target must be a subclass of (empty: any callable)."""
 
     def load(self) -> Any:
-        """Import and return the registered object."""
-        return import_target(self.target)
+        """Import and return the registered object. A target that fails to import, or is not of
+        this entry's kind, is a ``PluginError`` naming the plugin and its package."""
+        try:
+            obj = import_target(self.target)
+        except Exception as exc:  # noqa: BLE001 - whatever a plugin raises, say whose it is
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise PluginError(f"{self.kind} {self.name!r} of {self.origin()} cannot be imported "
+                              f"from {self.target!r}: {detail}; fix or uninstall that package") from None
+        if self.base:
+            base = import_target(self.base)
+            if not (isinstance(obj, type) and issubclass(obj, base)):
+                raise PluginError(f"{self.kind} {self.name!r} of {self.origin()} is {self.target!r}, "
+                                  f"which is not a {base.__name__} subclass; fix or uninstall that package")
+        elif not callable(obj):
+            raise PluginError(f"{self.kind} {self.name!r} of {self.origin()} is {self.target!r}, "
+                              "which is not callable; fix or uninstall that package")
+        return obj
 
 
 @dataclass(frozen=True)
 class ArchitectureEntry(TargetEntry):
     """A GAN family; ``target`` names an ``ganzoo.interfaces.Architecture`` subclass."""
 
+    kind: ClassVar[str] = "architecture"
+    base: ClassVar[str] = "ganzoo.interfaces:Architecture"
+
 
 @dataclass(frozen=True)
 class LossEntry(TargetEntry):
     """An adversarial loss; ``target`` names an ``AdversarialLoss`` subclass."""
 
+    kind: ClassVar[str] = "loss"
+    base: ClassVar[str] = "ganzoo.interfaces:AdversarialLoss"
+
 
 @dataclass(frozen=True)
 class MetricEntry(TargetEntry):
-    """An evaluation metric."""
+    """An evaluation metric; ``target`` names a ``ganzoo.metrics.base.Metric`` subclass."""
+
+    kind: ClassVar[str] = "metric"
+    base: ClassVar[str] = "ganzoo.metrics.base:Metric"
 
 
 @dataclass(frozen=True)
 class DatasetEntry(TargetEntry):
     """A dataset reader; ``target`` names ``load(path) -> ImageDataset``."""
 
+    kind: ClassVar[str] = "dataset reader"
     detect: Callable[[Path], bool] | None = None
 
 
@@ -118,15 +153,9 @@ class Registry(Generic[E]):
             raise UnknownNameError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: str) -> str:
-        message = f"unknown {self.kind} {name!r}"
-        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
-        if close:
-            message += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
-        elif self._entries:
-            message += f"; known: {', '.join(sorted(self._entries))}"
-        else:
-            message += f"; no installed plugin provides any {self.kind}"
-        return message
+        if not self._entries:
+            return f"unknown {self.kind} {name!r}; no installed plugin provides any {self.kind}"
+        return f"unknown {self.kind} {name!r}" + did_you_mean(name, self.names(), known=True, n=3, cutoff=0.5)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

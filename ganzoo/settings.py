@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import difflib
 import typing
 from typing import Any, Mapping
 
 from ganzoo.errors import GanzooError
+from ganzoo.suggest import did_you_mean
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
@@ -60,8 +60,7 @@ def build_settings(cls: type, values: Mapping[str, Any], what: str) -> Any:
     checked = {}
     for key, value in values.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(fields)}"
+            hint = did_you_mean(key, fields, known=True)
             raise GanzooError(f"{what} has no setting {key!r}{hint}")
         checked[key] = _coerce(key, value, hints[key])
     try:

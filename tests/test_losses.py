@@ -14,16 +14,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.engine import start_run
+from ganzoo.errors import GanzooError
 from ganzoo.losses import (
     LeastSquaresLoss,
     MinimaxLoss,
     NonSaturatingLoss,
+    RelativisticAverageLoss,
     gradient_penalty,
     r1_penalty,
 )
 from ganzoo.plugins import get_zoo
 
-LOSS_NAMES = ["bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"]
+LOSS_NAMES = ["bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan", "ragan"]
 TINY_DCGAN = {"image_size": 32, "g_width": 8, "d_width": 8, "latent_dim": 16, "batch_size": 16}
 SUBSET = 2048
 """MNIST training images in the small real subset the runs here train on."""
@@ -387,3 +389,52 @@ def test_a_loss_without_g_loss_cannot_be_made():
 
     with pytest.raises(TypeError, match="g_loss"):
         HalfLoss()
+
+
+# -- the relativistic loss and the real logits every recipe passes ----------------------------------
+
+
+def test_ragan_matches_its_closed_form():
+    """Jolicoeur-Martineau (2018), RSGAN with the relativistic average discriminator."""
+    real, fake = torch.randn(7, dtype=torch.float64) * 3, torch.randn(5, dtype=torch.float64) * 3
+
+    def mean_log_sigmoid(x):
+        return torch.log(torch.sigmoid(x)).mean()
+
+    d_expected = -mean_log_sigmoid(real - fake.mean()) - mean_log_sigmoid(-(fake - real.mean()))
+    g_expected = -mean_log_sigmoid(fake - real.mean()) - mean_log_sigmoid(-(real - fake.mean()))
+    loss = RelativisticAverageLoss()
+    assert loss.d_loss(real, fake).item() == pytest.approx(d_expected.item(), rel=1e-6)
+    assert loss.g_loss(fake, real).item() == pytest.approx(g_expected.item(), rel=1e-6)
+    with pytest.raises(GanzooError, match="real batch's logits"):
+        loss.g_loss(fake)
+
+
+def test_every_recipe_passes_this_steps_real_logits_to_g_loss():
+    """With two discriminators (as in CycleGAN) each generator term gets the logits of its own
+    discriminator on its own real batch, computed now, not cached from the last D step."""
+    from ganzoo.adversarial import generator_term
+    from ganzoo.interfaces import RecipeOptions
+
+    seen = []
+
+    class Recording(RelativisticAverageLoss):
+        def g_loss(self, fake_logits, real_logits=None):
+            seen.append(real_logits)
+            return super().g_loss(fake_logits, real_logits)
+
+    torch.manual_seed(0)
+    d_a, d_b = nn.Linear(3, 1), nn.Linear(3, 1)
+    real_a, real_b, fake = torch.randn(4, 3), torch.randn(4, 3), torch.randn(4, 3)
+    loss, options = Recording(), RecipeOptions()
+    generator_term(loss, options, fake, real_b, d_b)
+    with torch.no_grad():
+        d_b.weight.add_(1.0)  # the discriminator changes between steps
+    generator_term(loss, options, fake, real_b, d_b)
+    generator_term(loss, options, fake, real_a, d_a)
+    assert torch.allclose(seen[1], d_b(real_b)) and not torch.allclose(seen[0], seen[1])
+    assert torch.allclose(seen[2], d_a(real_a))
+    assert not seen[2].requires_grad  # no gradient into D from the generator step
+    seen.clear()
+    generator_term(NonSaturatingLoss(), options, fake, real_b, d_b)  # no extra D pass for bce
+    assert seen == []

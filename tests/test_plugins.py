@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from ganzoo.cli import cli
 from ganzoo.plugins import CORE_PLUGIN, build_zoo, get_zoo
 
-CORE_LOSSES = {"bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"}
+CORE_LOSSES = {"bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan", "ragan"}
 HEAVY_MODULES = ("torch", "numpy", "timm", "safetensors", "PIL", "matplotlib", "huggingface_hub", "tqdm")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -408,7 +408,7 @@ def test_export_a_third_party_run_records_its_distribution(toy_run, run_ganzoo, 
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"] == "toy"
-    assert config["plugin"] == {"name": "toy", "distribution": "ganzoo-toy"}
+    assert config["plugin"] == {"name": "toy", "distribution": "ganzoo-toy", "version": "0.1.0"}
 
     # Without the plugin installed, the exported model and the run say what is missing.
     from ganzoo.errors import ArtifactError

@@ -41,7 +41,8 @@ def test_the_readme_plugin_example_trains_and_exports(tmp_path, plugin_sys_path,
     start_run("mygan", mnist_dir, run_dir, settings={"steps": 3, "checkpoint_every": 3, "sample_every": 3},
               progress=False).fit()
     exported = export_run(run_dir, tmp_path / "mygan-mnist")
-    assert json.loads((exported / "config.json").read_text())["plugin"] == {"name": "mygan",
-                                                                         "distribution": "ganzoo-mygan"}
+    assert json.loads((exported / "config.json").read_text())["plugin"] == {
+        "name": "mygan", "distribution": "ganzoo-mygan", "version": "0.1"}
+    assert "`pip install ganzoo ganzoo-mygan==0.1`" in (exported / "README.md").read_text()
     images = load_pretrained(exported).generate(4, seed=0)
     assert images.shape == (4, 1, 28, 28) and images.abs().max() <= 1

@@ -21,8 +21,9 @@ if importlib.util.find_spec("ganzoo_srgan") is None:  # until pyproject lists th
 from ganzoo.data.folder import SkippedImagesWarning  # noqa: E402
 from ganzoo.errors import DataError, GanzooError  # noqa: E402
 from ganzoo.metrics.ssim import psnr  # noqa: E402
+from ganzoo.pixels import to_signed, to_unsigned  # noqa: E402
 from ganzoo_srgan.data import (  # noqa: E402
-    downscale, load_hr_folder, load_sr_pairs, random_pairs, to_signed, to_unsigned,
+    downscale, load_hr_folder, load_sr_pairs, random_pairs,
 )
 from ganzoo_srgan.models import SRDiscriminator, SRGANConfig, SRResNet  # noqa: E402
 from ganzoo_srgan.upscale import bicubic_upscale, match_channels, upscale, upscale_signed  # noqa: E402

@@ -5,7 +5,6 @@ PyTorch loop, with the same networks (same config, same seed) on the same images
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import gc
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -14,6 +13,7 @@ import torch
 
 from ganzoo.bench.plain import PlainSettings, parameter_count
 from ganzoo.errors import GanzooError
+from ganzoo.suggest import did_you_mean
 
 OOM_MESSAGES = ("can't allocate memory", "not enough memory", "out of memory", "DefaultCPUAllocator")
 """Fragments of the RuntimeError messages PyTorch's allocators raise when memory runs out."""
@@ -50,8 +50,7 @@ def check_settings(archs: Mapping[str, Any], settings: Mapping[str, Any]) -> Non
     known = sorted({key for arch in archs.values() for key in settings_keys(arch)})
     for key in settings:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, known)
             raise GanzooError(f"unknown setting {key!r} for {', '.join(archs)}{hint}")
 
 

@@ -20,6 +20,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from ganzoo.pixels import to_signed
+
 
 @dataclass
 class PlainSettings:
@@ -63,11 +65,6 @@ def endless_batches(loader: DataLoader) -> Iterator[Any]:
         yield from loader
 
 
-def to_signed(images: Tensor, device: torch.device) -> Tensor:
-    """uint8 images -> float in [-1, 1] on ``device`` (the tutorials' Normalize(0.5, 0.5))."""
-    return images.to(device).float() / 127.5 - 1.0
-
-
 def parameter_count(modules: list[nn.Module]) -> int:
     return sum(p.numel() for m in modules for p in m.parameters())
 
@@ -109,7 +106,7 @@ class NoiseToImageLoop:
         device = self.settings.device
         for _ in range(self.settings.d_steps):
             batch = next(self.batches)
-            real = to_signed(batch[0], device)
+            real = to_signed(batch[0].to(device))
             real_labels = batch[1].to(device) if self.num_classes else None
             # D: maximise log D(x) + log(1 - D(G(z)))
             self.optD.zero_grad(set_to_none=True)

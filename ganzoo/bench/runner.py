@@ -26,7 +26,7 @@ from ganzoo.bench.machine import LoadWatch, machine_facts
 from ganzoo.bench.memory import ProbeSpec, probe_peak_memory
 from ganzoo.bench.sampling import SWEEP, sampling_sweep
 from ganzoo.bench.timing import Contender, calibrate_steps, measure, paired_ratios, summarise, time_steps
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, PluginError
 
 ENGINE, PLAIN = "engine", "plain"
 Log = Callable[[str], None]
@@ -79,7 +79,15 @@ def check_request(names: list[str], options: BenchOptions) -> tuple[list[str], t
         raise GanzooError("no architecture is installed; `ganzoo plugins` shows what was loaded")
     if min(options.repeats, options.steps + 1, options.warmup + 1) < 1:
         raise GanzooError("--repeats must be >= 1, --steps and --warmup >= 0")
-    check_settings({name: get_architecture(name) for name in chosen}, options.settings)
+    loaded, broken = {}, []
+    for name in chosen:
+        try:
+            loaded[name] = get_architecture(name)
+        except PluginError as exc:  # benched as an error; the others still run
+            broken.append(exc)
+    if not loaded:
+        raise broken[0]
+    check_settings(loaded, options.settings)
     return chosen, resolve_device(options.device)
 
 

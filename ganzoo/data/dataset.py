@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.errors import DataError
+from ganzoo.pixels import to_signed
 
 
 @dataclass
@@ -62,7 +63,7 @@ class ImageDataset:
         if images.device.type == "cpu" and device.type == "cuda":
             images = images.pin_memory()  # so the copy below overlaps with the GPU's work
         images = images.to(device, non_blocking=True)
-        out = {"image": images.float().div_(127.5).sub_(1.0)}
+        out = {"image": to_signed(images)}
         if self.labels is not None:
             out["label"] = self.labels[indices].to(device, non_blocking=True)
         return out

@@ -7,7 +7,6 @@ A run directory holds ``run.json`` (what was asked for), ``log.jsonl``, ``sample
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,6 +23,7 @@ from ganzoo.errors import ArtifactError, DataError, GanzooError
 from ganzoo.fileio import atomic_write_text
 from ganzoo.interfaces import Architecture, Recipe, RecipeOptions
 from ganzoo.plugins import get_zoo
+from ganzoo.suggest import did_you_mean
 
 RUN_FILE = "run.json"
 DATA_FIELDS = ("channels", "image_size", "num_classes")
@@ -45,8 +45,7 @@ def split_overrides(arch: Architecture, overrides: Mapping[str, Any]) -> tuple[d
         elif key in train_keys:
             train[key] = value
         else:
-            close = difflib.get_close_matches(key, model_keys + train_keys, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, model_keys + train_keys)
             raise GanzooError(f"unknown setting {key!r} for {type(arch).__name__}{hint}")
     return model, train
 

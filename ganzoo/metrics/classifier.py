@@ -40,6 +40,7 @@ from ganzoo.errors import ArtifactError, DataError
 from ganzoo.fileio import sha256_of
 from ganzoo.metrics.base import Metric, MetricResult, limit
 from ganzoo.metrics.frechet import frechet_distance_of
+from ganzoo.pixels import to_signed
 
 ARCHITECTURE = "mnist-cnn"
 ARCHITECTURE_VERSION = 1
@@ -108,11 +109,6 @@ def crop28(images: Tensor) -> Tensor:
     return images
 
 
-def to_input(images: Tensor) -> Tensor:
-    """uint8 (N, 1, 28, 28) -> float in [-1, 1], the classifier's input."""
-    return images.float().div_(127.5).sub_(1.0)
-
-
 def _shift(images: Tensor, generator: torch.Generator, pad: int = 2) -> Tensor:
     """Each image shifted by its own random offset of up to ``pad`` pixels each way (zero fill)."""
     n, _, h, w = images.shape
@@ -143,7 +139,7 @@ def predict(model: MnistClassifier, images: Tensor, *, batch_size: int = 1000, d
     try:
         with _bar(len(images), desc, progress) as bar:
             for start in range(0, len(images), batch_size):
-                x = to_input(crop28(images[start:start + batch_size]).to(device))
+                x = to_signed(crop28(images[start:start + batch_size]).to(device))
                 f = model.features(x)
                 log_probs.append(F.log_softmax(model.fc2(f).double(), dim=1).cpu())
                 features.append(f.double().cpu())
@@ -222,7 +218,7 @@ def train_classifier(dataset: ImageDataset, *, epochs: int = RECIPE["epochs"], s
                     batch = images[index]
                     if augment:
                         batch = _shift(batch, shift_rng)
-                    loss = F.cross_entropy(model(to_input(batch)), labels[index])
+                    loss = F.cross_entropy(model(to_signed(batch)), labels[index])
                     optimiser.zero_grad(set_to_none=True)
                     loss.backward()
                     optimiser.step()

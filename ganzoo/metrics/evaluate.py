@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from ganzoo import __version__
 from ganzoo.data.dataset import ImageDataset, load_dataset
 from ganzoo.errors import DataError, GanzooError
-from ganzoo.images import to_uint8
+from ganzoo.pixels import to_unsigned
 from ganzoo.metrics.base import Metric, MetricResult, ModelMetric, ProtocolChanged, check_shapes, limit
 
 GENERATION_BATCH = 250
@@ -66,7 +66,7 @@ def generate_dataset(generator, n: int, *, seed: int = 0, batch_size: int = GENE
             count = min(batch_size, n - start)
             z = generator.sample_latent(count, generator=rng, device=torch.device("cpu"))
             batch_labels = None if labels is None else labels[start:start + count]
-            chunks.append(to_uint8(generator.generate(count, z=z, labels=batch_labels)).permute(0, 3, 1, 2))
+            chunks.append(to_unsigned(generator.generate(count, z=z, labels=batch_labels)).cpu())
             bar.update(count)
     return ImageDataset(torch.cat(chunks).contiguous(), labels, generator.num_classes, name)
 

@@ -9,11 +9,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrizations
 
-from ganzoo.interfaces import Architecture, Discriminator, Generator
-from ganzoo.layers import (
-    base_size, dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps,
+from ganzoo.api import (
+    Architecture, Discriminator, Generator, base_size, dcgan_discriminator_features,
+    dcgan_generator, dcgan_init, require_positive, upsampling_steps,
 )
-from ganzoo.settings import require_positive
 
 
 @dataclass

@@ -23,9 +23,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from ganzoo.data.dataset import ImageDataset
-from ganzoo.data.folder import EXTENSIONS, has_images, load_image_folder
-from ganzoo.errors import DataError
+from ganzoo.api import EXTENSIONS, DataError, ImageDataset, has_images, load_image_folder, to_signed
 
 SPLITS = ("train", "test")
 LOAD_SCALE = 1.125
@@ -145,7 +143,7 @@ class UnpairedData:
         out = {}
         for key, domain, index in (("a", self.a, a_index), ("b", self.b, b_index)):
             images = domain.images[index.to(domain.images.device)].to(device, non_blocking=True)
-            images = images.float().div_(127.5).sub_(1.0)
+            images = to_signed(images)
             if self.augment:
                 images = random_crop_flip(images, images.shape[-1], rng)
             out[key] = images

@@ -27,8 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ganzoo.errors import DataError
-from ganzoo.metrics.base import MetricResult, ModelMetric
+from ganzoo.api import DataError, MetricResult, ModelMetric, to_signed
 
 CLASSIFIER_SIZE = 64
 EPOCHS = 8
@@ -58,7 +57,7 @@ class DomainClassifier(nn.Module):
 
 def to_classifier_input(images: Tensor, device: torch.device | str) -> Tensor:
     """uint8 NCHW -> float in [-1, 1] at CLASSIFIER_SIZE (antialiased bilinear resize)."""
-    x = images.to(device).float().div(127.5).sub(1.0)
+    x = to_signed(images.to(device))
     if x.shape[-2:] != (CLASSIFIER_SIZE, CLASSIFIER_SIZE):
         x = F.interpolate(x, size=(CLASSIFIER_SIZE, CLASSIFIER_SIZE), mode="bilinear",
                           align_corners=False, antialias=True)

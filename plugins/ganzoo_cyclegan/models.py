@@ -16,9 +16,10 @@ from torch.nn import functional as F
 
 from torch import Tensor, nn
 
-from ganzoo.errors import DataError, GanzooError
-from ganzoo.interfaces import AdversarialLoss, Architecture, Discriminator, Generator, Recipe, RecipeOptions
-from ganzoo.settings import require_positive
+from ganzoo.api import (
+    AdversarialLoss, Architecture, DataError, Discriminator, GanzooError, Generator, Recipe,
+    RecipeOptions, require_positive, to_signed, to_unsigned,
+)
 
 BLOCKS = (6, 9)
 """Residual blocks of the paper's generators: 6 for 128x128 images, 9 for 256x256 and larger."""
@@ -193,14 +194,14 @@ class CycleGANPair(Generator):
         was_training = self.training
         self.eval()
         try:
-            x = images.to(self.device, torch.float32).div(127.5).sub(1.0)
+            x = to_signed(images.to(self.device))
             pad_h, pad_w = -h % 4, -w % 4
             if pad_h or pad_w:
                 x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
             y = network(x)[..., :h, :w]
         finally:
             self.train(was_training)
-        return y.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+        return to_unsigned(y)
 
 
 class CycleGAN(Architecture):
@@ -227,7 +228,7 @@ class CycleGAN(Architecture):
 
     def make_bench_data(self, config: CycleGANConfig, num_images: int, seed: int = 0) -> Any:
         """Two domains of random images at the config's size (jittered per batch as in training)."""
-        from ganzoo.bench.plain import random_image_dataset
+        from ganzoo.api import random_image_dataset
         from ganzoo_cyclegan.data import UnpairedData
 
         shape = (config.channels, config.image_size, config.image_size)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganzoo.bench.plain import PlainSettings, to_signed
+from ganzoo.api import PlainSettings, to_signed
 from ganzoo_cyclegan.models import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 
 
@@ -67,7 +67,7 @@ class PlainCycleGAN:
     def _jitter(self, images: Tensor) -> Tensor:
         size = images.shape[-1]
         big = round(size * 1.125)
-        x = F.interpolate(to_signed(images, self.settings.device), size=(big, big), mode="bicubic",
+        x = F.interpolate(to_signed(images.to(self.settings.device)), size=(big, big), mode="bicubic",
                           align_corners=False)
         top, left = random.randrange(big - size + 1), random.randrange(big - size + 1)
         x = x[..., top:top + size, left:left + size]

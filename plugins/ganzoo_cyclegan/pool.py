@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganzoo.errors import GanzooError
+from ganzoo.api import GanzooError
 
 
 class ImagePool:

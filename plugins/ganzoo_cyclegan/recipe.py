@@ -23,9 +23,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ganzoo.errors import GanzooError
-from ganzoo.interfaces import AdversarialLoss, Batch, Recipe, RecipeOptions
-from ganzoo.losses import LeastSquaresLoss
+from ganzoo.api import (
+    AdversarialLoss, Batch, GanzooError, LeastSquaresLoss, Recipe, RecipeOptions,
+    discriminator_terms, generator_term, to_signed,
+)
 from ganzoo_cyclegan.models import CycleGANConfig, CycleGANPair, PatchDiscriminator
 from ganzoo_cyclegan.pool import PoolBuffers
 
@@ -52,11 +53,6 @@ class CycleGANRecipe(Recipe):
     def pair(self) -> CycleGANPair:
         return self.generators["generator"]  # type: ignore[return-value]
 
-    def discriminate(self, domain: str, images: Tensor) -> Tensor:
-        if self.options.augment is not None:
-            images = self.options.augment(images)
-        return self.discriminators[domain](images)
-
     def _translate(self, batch: Batch) -> dict[str, Tensor]:
         return {"a2b": self.pair(batch["a"], "a2b"), "b2a": self.pair(batch["b"], "b2a")}
 
@@ -66,12 +62,10 @@ class CycleGANRecipe(Recipe):
         out: dict[str, Tensor] = {}
         total = 0
         for domain, fake, pool in (("b", fakes["a2b"], self.pool_b), ("a", fakes["b2a"], self.pool_a)):
-            real_logits = self.discriminate(domain, batch[domain])
-            fake_logits = self.discriminate(domain, pool.query(fake.detach()))
-            out[f"{domain}_loss"] = self.loss.d_loss(real_logits, fake_logits)
-            out[f"{domain}_real_logit"] = real_logits.detach().float().mean()
-            out[f"{domain}_fake_logit"] = fake_logits.detach().float().mean()
-            total = total + out[f"{domain}_loss"]
+            terms = discriminator_terms(self.loss, self.options, batch[domain], pool.query(fake.detach()),
+                                        self.discriminators[domain])
+            out.update({f"{domain}_{key}": value for key, value in terms.items()})
+            total = total + terms["loss"]
         out["loss"] = total
         return out
 
@@ -81,8 +75,10 @@ class CycleGANRecipe(Recipe):
             fakes = self._translate(batch)
         real_a, real_b, cfg = batch["a"], batch["b"], self.config
         out = {
-            "adv_a2b": self.adversarial_scale * self.loss.g_loss(self.discriminate("b", fakes["a2b"])),
-            "adv_b2a": self.adversarial_scale * self.loss.g_loss(self.discriminate("a", fakes["b2a"])),
+            "adv_a2b": self.adversarial_scale * generator_term(self.loss, self.options, fakes["a2b"], real_b,
+                                                               self.discriminators["b"]),
+            "adv_b2a": self.adversarial_scale * generator_term(self.loss, self.options, fakes["b2a"], real_a,
+                                                               self.discriminators["a"]),
             "cycle_a": F.l1_loss(self.pair(fakes["a2b"], "b2a").float(), real_a.float()),
             "cycle_b": F.l1_loss(self.pair(fakes["b2a"], "a2b").float(), real_b.float()),
         }
@@ -108,7 +104,7 @@ class CycleGANRecipe(Recipe):
         picks = []
         for domain in (a, b):
             index = torch.randperm(len(domain), generator=rng)[:k].sort().values
-            picks.append(domain.images[index.to(domain.images.device)].cpu().float().div(127.5).sub(1.0))
+            picks.append(to_signed(domain.images[index.to(domain.images.device)].cpu()))
         return picks[0], picks[1]
 
     def preview(self, generators: nn.ModuleDict, inputs: tuple[Tensor, Tensor]) -> Tensor:

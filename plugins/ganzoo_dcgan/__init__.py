@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ganzoo import hookimpl
+from ganzoo.api import hookimpl
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganzoo.interfaces import Architecture, Discriminator, Generator
-from ganzoo.layers import (
-    base_size, dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps,
+from ganzoo.api import (
+    Architecture, Discriminator, Generator, base_size, dcgan_discriminator_features,
+    dcgan_generator, dcgan_init, require_positive, upsampling_steps,
 )
-from ganzoo.settings import require_positive
 
 
 @dataclass

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganzoo.interfaces import Architecture, Discriminator, Generator
-from ganzoo.settings import require_positive
+from ganzoo.api import Architecture, Discriminator, Generator, require_positive
 
 
 @dataclass

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.errors import GanzooError
+from ganzoo.api import GanzooError
 
 VGG54 = "vgg19-54"
 PIXEL = "pixel-mse"

@@ -18,23 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganzoo.data.folder import EXTENSIONS, SkippedImagesWarning, image_files
-from ganzoo.errors import DataError, GanzooError
-from ganzoo.images import IMAGE_READ_ERRORS, open_image, pil_to_tensor
+from ganzoo.api import (
+    EXTENSIONS, IMAGE_READ_ERRORS, DataError, GanzooError, SkippedImagesWarning, image_files,
+    open_image, pil_to_tensor, to_signed, to_unsigned,
+)
 
 READ_ERRORS = IMAGE_READ_ERRORS
 _PAIR_NAME = re.compile(r"^(?P<name>.+?)(?:_SRF_(?P<srf>\d+))?_(?P<kind>HR|LR)$", re.IGNORECASE)
 """``img_001_SRF_4_HR`` (the Set5/Set14/BSD100/Urban100 release) or ``img_001_HR``."""
-
-
-def to_signed(images: Tensor) -> Tensor:
-    """uint8 in [0, 255] -> float32 in [-1, 1] (any shape)."""
-    return images.float().div_(127.5).sub_(1.0)
-
-
-def to_unsigned(images: Tensor) -> Tensor:
-    """Float in [-1, 1] (clamped first) -> uint8 in [0, 255] (any shape)."""
-    return images.detach().float().clamp(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)
 
 
 def downscale(images: Tensor, scale: int) -> Tensor:

@@ -16,9 +16,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ganzoo.errors import GanzooError
-from ganzoo.metrics.base import MetricResult, ModelMetric
-from ganzoo.metrics.ssim import psnr, ssim
+from ganzoo.api import GanzooError, MetricResult, ModelMetric, psnr, ssim
 
 FIGURES = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 

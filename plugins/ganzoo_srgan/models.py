@@ -16,9 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganzoo.errors import DataError, GanzooError
-from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.settings import require_positive
+from ganzoo.api import DataError, Discriminator, GanzooError, Generator, require_positive
 
 CONTENT_LOSSES = ("auto", "vgg19-54", "pixel-mse")
 

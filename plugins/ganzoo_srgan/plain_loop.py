@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.bench.plain import PlainSettings, to_signed
+from ganzoo.api import PlainSettings, to_signed
 from ganzoo_srgan.models import SRDiscriminator, SRGANConfig, SRResNet
 
 
@@ -40,7 +40,7 @@ class PlainSRGAN:
             left = random.randrange(image.shape[2] - crop + 1)
             patch = image[:, top:top + crop, left:left + crop]
             crops.append(patch.flip(-1) if random.random() < 0.5 else patch)
-        hr = to_signed(torch.stack(crops), self.settings.device)
+        hr = to_signed(torch.stack(crops).to(self.settings.device))
         lr = F.interpolate(hr, scale_factor=1 / self.config.scale, mode="bicubic", antialias=True)
         return hr, lr.clamp(-1, 1)
 

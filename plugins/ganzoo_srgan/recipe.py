@@ -15,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.interfaces import AdversarialLoss, Architecture, Batch, Recipe, RecipeOptions
-from ganzoo.losses import gradient_penalty, r1_penalty
+from ganzoo.api import (
+    AdversarialLoss, Architecture, Batch, Recipe, RecipeOptions, discriminator_terms,
+    generator_term,
+)
 
 from ganzoo_srgan.content import resolve_content_loss
 from ganzoo_srgan.models import SRDiscriminator, SRGANConfig, SRResNet
@@ -65,28 +67,10 @@ class SRGANRecipe(Recipe):
     def trains_discriminator(self, step: int) -> bool:
         return step >= self.pretrain_steps
 
-    def discriminate(self, images: Tensor) -> Tensor:
-        if self.options.augment is not None:
-            images = self.options.augment(images)
-        return self.discriminator(images)
-
     def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
-        real = batch["image"]
         sr = self.generator(batch["lr"])
         self._sr = sr
-        real_logits = self.discriminate(real)
-        fake_logits = self.discriminate(sr.detach())
-        loss = self.loss.d_loss(real_logits, fake_logits)
-        out = {"real_logit": real_logits.detach().float().mean(),
-               "fake_logit": fake_logits.detach().float().mean()}
-        if self.options.gp_weight > 0:
-            out["gp"] = gradient_penalty(self.discriminate, real, sr.detach())
-            loss = loss + self.options.gp_weight * out["gp"]
-        if self.options.r1_weight > 0:
-            out["r1"] = r1_penalty(self.discriminate, real)
-            loss = loss + 0.5 * self.options.r1_weight * out["r1"]
-        out["loss"] = loss
-        return out
+        return discriminator_terms(self.loss, self.options, batch["image"], sr, self.discriminator)
 
     def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
         hr = batch["image"]
@@ -97,7 +81,7 @@ class SRGANRecipe(Recipe):
         if not self._adversarial:
             return {"loss": pixel, "pixel": pixel.detach()}
         content = self.content(sr, hr)
-        adversarial = self.loss.g_loss(self.discriminate(sr))
+        adversarial = generator_term(self.loss, self.options, sr, hr, self.discriminator)
         return {"loss": content + self.adv_weight * adversarial, "pixel": pixel.detach(),
                 "content": content.detach(), "adversarial": adversarial.detach()}
 

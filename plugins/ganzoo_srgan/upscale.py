@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.errors import DataError, GanzooError
+from ganzoo.api import DataError, GanzooError, to_signed, to_unsigned
 
-from ganzoo_srgan.data import to_signed, to_unsigned
 
 MIN_SIDE = 4
 """Smallest LR side accepted: below it there is nothing to super-resolve."""
