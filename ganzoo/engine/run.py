@@ -131,15 +131,17 @@ def _check_shapes(recipe: Recipe, dataset: ImageDataset) -> None:
 
 def start_run(
     architecture: str,
-    data: str | Path,
+    data: Any,
     run_dir: str | Path,
     *,
     dataset_name: str | None = None,
     settings: Mapping[str, Any] | None = None,
     progress: bool | None = None,
 ) -> Trainer:
-    """A Trainer for a new run in ``run_dir`` (which must be new or empty). Under torchrun every
-    process calls it; rank 0 writes the run directory."""
+    """A Trainer for a new run in ``run_dir`` (which must be new or empty). ``data`` is a path
+    the architecture reads, or training data already in memory (a ``TrainingData``, e.g. from
+    ``make_bench_data``; resume such a run with the same ``data``). Under torchrun every process
+    calls it; rank 0 writes the run directory."""
     run_dir = Path(run_dir)
     if (run_dir / RUN_FILE).exists():
         raise GanzooError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
@@ -147,8 +149,9 @@ def start_run(
         raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
     arch = get_architecture(architecture)
     model_values, train_config = resolve_settings(arch, settings or {})
-    dataset = arch.load_training_data(data, dataset_name=dataset_name,
-                                      image_size=_requested_size(arch, model_values), settings=model_values)
+    in_memory = not isinstance(data, (str, Path))
+    dataset = data if in_memory else arch.load_training_data(
+        data, dataset_name=dataset_name, image_size=_requested_size(arch, model_values), settings=model_values)
     model_values = fit_config_to_data(arch, model_values, dataset)
     model_config = arch.make_config(model_values)
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
@@ -162,8 +165,8 @@ def start_run(
         "architecture": architecture,
         "model_config": dataclasses.asdict(model_config),
         "train_config": train_config.to_dict(),
-        "data": {"path": str(Path(data).resolve()), "reader": dataset.reader, "dataset": dataset.name,
-                 "card": dataset.card},
+        "data": {"path": str(dataset.path) if in_memory else str(Path(data).resolve()),
+                 "reader": dataset.reader, "dataset": dataset.name, "card": dict(dataset.card)},
     }
     atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer
@@ -214,7 +217,7 @@ def resume_run(
     run_dir: str | Path,
     *,
     steps: int | None = None,
-    data: str | Path | None = None,
+    data: Any = None,
     progress: bool | None = None,
 ) -> Trainer:
     """A Trainer that continues the run in ``run_dir`` from its latest checkpoint."""
@@ -232,9 +235,12 @@ def resume_run(
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_settings(train_values)
-    dataset = arch.load_training_data(data or record["data"]["path"], dataset_name=record["data"].get("reader"),
-                                      image_size=record["model_config"].get("image_size"),
-                                      settings=record["model_config"])
+    if data is not None and not isinstance(data, (str, Path)):
+        dataset = data  # in memory, as the run started
+    else:
+        dataset = arch.load_training_data(data or record["data"]["path"], dataset_name=record["data"].get("reader"),
+                                          image_size=record["model_config"].get("image_size"),
+                                          settings=record["model_config"])
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     if latest is not None:
         trainer.load(latest)
