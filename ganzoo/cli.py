@@ -311,6 +311,35 @@ def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool, dataset_name
     path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema,
                       dataset={k: v for k, v in facts.items() if v}, notes=notes, best=best)
     click.echo(f"exported {run_dir} to {path}")
+    click.echo(register_line(path))
+
+
+def register_line(path: Path) -> str:
+    """The weights' sha256 and the ``register_pretrained`` call that bundles ``path`` in a plugin."""
+    import json
+
+    from ganzoo.fileio import sha256_of
+
+    digest = sha256_of(path / "model.safetensors")
+    architecture = json.loads((path / "config.json").read_text())["architecture"]
+    return (f"sha256 {digest}\nto bundle it, copy {path.name}/ into your package's pretrained/ folder and add to "
+            f"register_pretrained:\n    register(\"{path.name}\", PRETRAINED / \"{path.name}\", "
+            f"architecture=\"{architecture}\", sha256=\"{digest}\", description=\"...\")")
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["architecture", "loss", "metric"]), default="architecture",
+              show_default=True, help="What the plugin adds.")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Folder to write the package into (new or empty; default ./ganzoo-NAME).")
+def new_plugin_command(name: str, kind: str, out: Path | None) -> None:
+    """Write a pip-installable plugin package NAME that works and passes its own tests."""
+    from ganzoo.scaffold import new_plugin
+
+    out = out or Path(f"ganzoo-{name}")
+    written = new_plugin(name, out, kind)
+    click.echo(f"wrote {len(written)} files into {out}; next: pip install -e {out} && pytest {out}/tests")
 
 
 @cli.command()
