@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 PIPELINE_TAG = "unconditional-image-generation"
@@ -64,6 +65,11 @@ def card_results(path) -> list[dict[str, Any]]:
             for r in results]
 
 
+def translate_keywords(options: str) -> dict[str, str]:
+    """``"--option direction=a2b"`` (or the alias form ``"--direction a2b"``) -> keywords."""
+    return dict(re.findall(r"--(?:option\s+)?(\w+)[\s=](\S+)", options))
+
+
 def render_card(name: str, config: dict[str, Any], *, use_name: str | None = None) -> str:
     """The model card of the pretrained model ``name`` described by ``config`` (config.json).
 
@@ -78,7 +84,7 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
     channels = f"{c} channel{'s' if c > 1 else ''}"
     if "latent_dim" in config and config["latent_dim"] is None:  # image to image
         options = config.get("translate_options", "")
-        direction = ', direction="a2b"' if "--direction" in options else ""
+        keywords = "".join(f', {key}="{value}"' for key, value in translate_keywords(options).items())
         intro = (f"An image-to-image generator of architecture `{arch}` from [ganzoo](https://pypi.org/project/ganzoo/) "
                  f"(trained on {h}x{w} crops with {channels}; it is fully convolutional).")
         usage = [
@@ -91,7 +97,7 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
             "from ganzoo.hub import load_pretrained",
             "from ganzoo.images import read_image",
             f'generator = load_pretrained("{use_name}")',
-            f'out = generator.translate(read_image("photo.png")[None]{direction})  # uint8 NCHW',
+            f'out = generator.translate(read_image("photo.png")[None]{keywords})  # uint8 NCHW',
             "```",
         ]
     else:

@@ -228,9 +228,13 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 @click.option("--input", "inputs", type=click.Path(exists=True, path_type=Path),
               help="Image-to-image models: an image, or a folder of images, to translate.")
-@click.option("--direction", help="Two-way translators (CycleGAN): a2b or b2a.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Image-to-image models: an option of their translate (the model card lists them), "
+                   "e.g. --option direction=b2a. Repeatable.")
+@click.option("--direction", help="Same as --option direction=VALUE (two-way translators: a2b or b2a).")
 def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: int | None,
-           device: str, offline: bool, inputs: Path | None, direction: str | None) -> None:
+           device: str, offline: bool, inputs: Path | None, options: tuple[str, ...],
+           direction: str | None) -> None:
     """Sample a grid of images from MODEL: a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
     a pretrained directory or a training run. Image-to-image models translate --input
     (a file, written to -o; or a folder, written as PNGs into the folder -o)."""
@@ -238,7 +242,7 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
         raise GanzooError("-n must be at least 1")
     import torch
 
-    from ganzoo.engine.trainer import resolve_device
+    from ganzoo.devices import resolve_device
     from ganzoo.hub import load_pretrained
     from ganzoo.huggingface import HubOptions
     from ganzoo.images import make_grid, save_image
@@ -247,8 +251,13 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
     _echo_notes(generator.source)
     if inputs is not None or generator.latent_dim is None:
-        _translate(generator, model, inputs, out, direction)
+        translate_options = parse_key_values(options, flag="--option")
+        if direction is not None:
+            translate_options["direction"] = direction
+        _translate(generator, model, inputs, out, translate_options)
         return
+    if options or direction:
+        raise GanzooError(f"{model} makes images from noise; --option and --direction are for image-to-image models")
     classes = generator.num_classes
     labels = None
     if classes is None and label is not None:
@@ -266,13 +275,12 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
 
 
-def _translate(generator: Any, model: str, inputs: Path | None, out: Path, direction: str | None) -> None:
+def _translate(generator: Any, model: str, inputs: Path | None, out: Path, options: dict[str, Any]) -> None:
     from ganzoo.data.folder import image_files
     from ganzoo.images import read_image, save_uint8
 
     if inputs is None:
         raise GanzooError(f"{model} translates images; give --input IMAGE or --input FOLDER")
-    options = {"direction": direction} if direction else {}
     if inputs.is_dir():
         files = image_files(inputs)
         if not files:

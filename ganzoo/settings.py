@@ -76,14 +76,14 @@ def require_positive(config: Any, *names: str) -> None:
             raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
 
 
-def parse_key_values(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``--set key=value`` pairs: each value read as JSON (numbers, true/false, lists), else
-    kept as the string."""
+def parse_key_values(pairs: tuple[str, ...] | list[str], flag: str = "--set") -> dict[str, Any]:
+    """``--set key=value`` pairs (``flag`` names the option in errors): each value read as JSON
+    (numbers, true/false, lists), else kept as the string."""
     settings: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise GanzooError(f"--set takes key=value, got {pair!r}")
+            raise GanzooError(f"{flag} takes key=value, got {pair!r}")
         try:
             settings[key.strip()] = json.loads(raw)
         except json.JSONDecodeError:

@@ -175,3 +175,20 @@ def test_bundled_model_translates_a_folder_and_a_file(ganzoo, tmp_path: Path):
                     "-o", tmp_path / "one.png")
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "one.png").size == (128, 128)
+
+
+def test_sample_option_is_passed_to_translate_and_direction_is_its_alias(ganzoo, tmp_path: Path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(photo)
+    outputs = {}
+    for name, flags in (("option", ["--option", "direction=b2a"]), ("alias", ["--direction", "b2a"]),
+                        ("a2b", ["--option", "direction=a2b"])):
+        result = ganzoo("sample", "cyclegan-summer2winter", "--input", photo, *flags, "-o", tmp_path / f"{name}.png")
+        assert result.returncode == 0, result.stderr
+        outputs[name] = np.asarray(Image.open(tmp_path / f"{name}.png"))
+    assert np.array_equal(outputs["option"], outputs["alias"])
+    assert not np.array_equal(outputs["option"], outputs["a2b"])
+    bad = ganzoo("sample", "cyclegan-summer2winter", "--input", photo, "--option", "direction=up", "-o", tmp_path / "x.png")
+    assert bad.returncode == 2 and "unknown direction 'up'" in bad.stderr and not (tmp_path / "x.png").exists()
+    noise = ganzoo("sample", "mlp-mnist", "--option", "direction=b2a", "-o", tmp_path / "grid.png")
+    assert noise.returncode == 2 and "makes images from noise" in noise.stderr

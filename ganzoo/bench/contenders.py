@@ -68,7 +68,7 @@ class BenchSetup:
         return self.train.batch_size * self.train.d_steps
 
     def plain_settings(self) -> PlainSettings:
-        from ganzoo.engine.trainer import resolve_device
+        from ganzoo.devices import resolve_device
 
         t = self.train
         return PlainSettings(batch_size=t.batch_size, d_steps=t.d_steps, lr_g=t.lr_g, lr_d=t.lr_d,

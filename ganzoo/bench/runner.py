@@ -68,7 +68,7 @@ def parse_batch_sizes(text: str | None) -> tuple[int, ...]:
 def check_request(names: list[str], options: BenchOptions) -> tuple[list[str], torch.device]:
     """Before any work: the architectures (default: all), the settings and the device."""
     from ganzoo.engine.run import get_architecture
-    from ganzoo.engine.trainer import resolve_device
+    from ganzoo.devices import resolve_device
     from ganzoo.plugins import get_zoo
 
     zoo = get_zoo()

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ganzoo.data.dataset import ImageDataset, ShuffledBatches
+from ganzoo.devices import resolve_device
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import distributed, fastpaths
 from ganzoo.engine.config import TrainConfig
@@ -24,18 +25,6 @@ from ganzoo.images import make_grid, save_image
 from ganzoo.interfaces import Recipe
 
 LOG_FILE = "log.jsonl"
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise GanzooError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanzooError(f"device {name!r} asked for but CUDA is not available; use --device cpu")
-    return device
 
 
 class Trainer:

@@ -119,7 +119,7 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     writes as JSON: one entry per metric with its value, details, protocol and the warnings
     that say how the protocol had to change.
     """
-    from ganzoo.engine.trainer import resolve_device
+    from ganzoo.devices import resolve_device
 
     if not metrics:
         raise GanzooError("no metrics chosen; name at least one (see `ganzoo list`)")
