@@ -265,17 +265,16 @@ def load_pretrained(name_or_path: str | Path, device: str = "cpu", *, use_ema: b
 
 def _load_from_run(run_dir: Path, use_ema: bool, checkpoint: Path | None = None):
     """The generator of ``checkpoint`` (default: the run's latest) and its config."""
-    from ganzoo.engine.checkpoint import load_checkpoint_weights
+    from ganzoo.engine import checkpoint as ckpt
     from ganzoo.engine.run import read_run, select_checkpoint
 
     record = read_run(run_dir)
     checkpoint = checkpoint or select_checkpoint(run_dir)[0]
     config = {"architecture": record["architecture"], "config": record["model_config"]}
     generator = build_generator(config, run_dir)
-    tensors = load_checkpoint_weights(checkpoint)
-    prefix = "ema.generator." if use_ema and any(k.startswith("ema.") for k in tensors) \
-        else "recipe.generators.generator."
-    load_weights(generator, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, checkpoint)
+    name = ckpt.export_name(ckpt.load_checkpoint_state(checkpoint))
+    weights = ckpt.generator_weights(ckpt.load_checkpoint_weights(checkpoint), name, use_ema=use_ema)
+    load_weights(generator, weights, checkpoint)
     config.update(_describe_generator(generator))
     return generator, config
 

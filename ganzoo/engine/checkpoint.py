@@ -101,3 +101,41 @@ def load_checkpoint_state(path: Path) -> dict[str, Any]:
         return torch.load(Path(path) / STATE, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable state is the same problem
         raise ArtifactError(f"checkpoint {path} has an unreadable trainer state: {exc}") from None
+
+
+# -- the layout of a checkpoint's weights ---------------------------------------------------------
+# model.safetensors holds the recipe's state dict under "recipe." and, when the run keeps an EMA,
+# the EMA copy of ``recipe.generators`` under "ema."; so the exported generator ``NAME`` is
+# "ema.NAME." (or "recipe.generators.NAME." without an EMA). trainer.pt records the recipe's
+# export_name (checkpoints written before it did export "generator").
+
+RECIPE_PREFIX = "recipe."
+EMA_PREFIX = "ema."
+
+
+def pack_weights(recipe_state: Mapping[str, torch.Tensor],
+                 ema_state: Mapping[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    """One flat dict of the recipe's and the EMA's tensors, as model.safetensors stores them."""
+    tensors = {RECIPE_PREFIX + k: v for k, v in recipe_state.items()}
+    if ema_state is not None:
+        tensors.update({EMA_PREFIX + k: v for k, v in ema_state.items()})
+    return tensors
+
+
+def unpack_weights(tensors: Mapping[str, torch.Tensor], part: str) -> dict[str, torch.Tensor]:
+    """The tensors of one part, ``RECIPE_PREFIX`` or ``EMA_PREFIX``, with the prefix removed."""
+    return {k[len(part):]: v for k, v in tensors.items() if k.startswith(part)}
+
+
+def generator_weights(tensors: Mapping[str, torch.Tensor], name: str = "generator", *,
+                      use_ema: bool = True) -> dict[str, torch.Tensor]:
+    """The weights of the recipe's generator ``name``: its EMA when asked for and kept."""
+    ema = unpack_weights(tensors, EMA_PREFIX)
+    if use_ema and ema:
+        return unpack_weights(ema, f"{name}.")
+    return unpack_weights(unpack_weights(tensors, RECIPE_PREFIX), f"generators.{name}.")
+
+
+def export_name(state: Mapping[str, Any]) -> str:
+    """The generator a checkpoint exports (``Recipe.export_name`` when it was written)."""
+    return str(state.get("export_name", "generator"))

@@ -295,11 +295,11 @@ class Trainer:
         return path
 
     def _write_checkpoint(self, rng_cpu: Tensor, rng_cuda: list[Tensor], ranks: list) -> Path:
-        tensors = {f"recipe.{k}": v for k, v in self.recipe.state_dict().items()}
-        if self.ema is not None:
-            tensors.update({f"ema.{k}": v for k, v in self.ema.module.state_dict().items()})
+        tensors = ckpt.pack_weights(self.recipe.state_dict(),
+                                    self.ema.module.state_dict() if self.ema is not None else None)
         state = {
             "step": self.step,
+            "export_name": self.recipe.export_name,
             "train_seconds": self.train_seconds,
             "ema_updates": self.ema.updates if self.ema is not None else 0,
             "opt_g": self.opt_g.state_dict(),
@@ -331,9 +331,9 @@ class Trainer:
         """Restore everything from the checkpoint directory ``path``."""
         tensors = ckpt.load_checkpoint_weights(path)
         state = ckpt.load_checkpoint_state(path)
-        self.recipe.load_state_dict(_prefixed(tensors, "recipe."))
+        self.recipe.load_state_dict(ckpt.unpack_weights(tensors, ckpt.RECIPE_PREFIX))
         if self.ema is not None:
-            self.ema.module.load_state_dict(_prefixed(tensors, "ema."))
+            self.ema.module.load_state_dict(ckpt.unpack_weights(tensors, ckpt.EMA_PREFIX))
             self.ema.updates = int(state["ema_updates"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
@@ -370,7 +370,3 @@ class Trainer:
             return
         kept = [r for r in read_jsonl(log) if r.get("step", 0) <= self.step]
         atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in kept))
-
-
-def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
