@@ -80,7 +80,7 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
         atomic_write_text(out, json.dumps(report, indent=2) + "\n")
         click.echo(f"wrote the report with protocols to {out}")
     if record:
-        from ganzoo.hub import record_evaluation
+        from ganzoo.export import record_evaluation
 
         record_evaluation(Path(model), report)
         click.echo(f"recorded {len(report['results'])} figure(s) in {model}/config.json and its model card")

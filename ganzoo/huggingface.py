@@ -262,7 +262,7 @@ def push_to_hub(directory: str | Path, repo_id: str, *, private: bool = False,
     from huggingface_hub import HfApi
 
     from ganzoo.card import render_card
-    from ganzoo.hub import read_config, safetensors_shapes
+    from ganzoo.artifacts import read_config, safetensors_shapes
 
     directory = Path(directory)
     if not _REPO_ID.fullmatch(repo_id):
