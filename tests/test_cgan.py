@@ -20,10 +20,10 @@ from ganzoo.hub import export_run, load_pretrained
 from ganzoo.images import make_grid
 from ganzoo.interfaces import class_rows
 from ganzoo.recipes import ConditionalRecipe
+from ganzoo_cgan.architecture import ConditionalGAN
 from ganzoo_cgan.models import (
     ConditionalConfig,
     ConditionalDiscriminator,
-    ConditionalGAN,
     ConditionalGenerator,
 )
 

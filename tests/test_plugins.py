@@ -36,7 +36,7 @@ def test_default_zoo_has_the_core_and_the_mlp_plugin(mnist_dir, tmp_path):
     assert zoo is get_zoo()  # cached per process
 
     mlp = zoo.architectures.get("mlp")
-    assert mlp.plugin == "mlp" and mlp.target == "ganzoo_mlp.models:MLPGAN"
+    assert mlp.plugin == "mlp" and mlp.target == "ganzoo_mlp.architecture:MLPGAN"
 
     pretrained = zoo.pretrained.get("mlp-mnist")
     assert pretrained.architecture == "mlp" and pretrained.plugin == "mlp"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo.errors import DuplicateNameError, GanzooError, UnknownNameError
+from ganzoo.errors import DuplicateNameError, GanzooError, PluginError, UnknownNameError
 from ganzoo.plugins import build_zoo
 from ganzoo.registry import (
     ArchitectureEntry,
@@ -16,7 +16,7 @@ from ganzoo.registry import (
 )
 
 
-def arch(name: str, plugin: str = "first", target: str = "ganzoo_mlp.models:MLPGAN") -> ArchitectureEntry:
+def arch(name: str, plugin: str = "first", target: str = "ganzoo_mlp.architecture:MLPGAN") -> ArchitectureEntry:
     return ArchitectureEntry(name=name, plugin=plugin, description=f"{name} by {plugin}", target=target)
 
 
@@ -57,8 +57,8 @@ from ganzoo import hookimpl
 
 @hookimpl
 def register_architectures(register):
-    register("mlp", "ganzoo_mlp.models:MLPGAN", "a second mlp")
-    register("copycat-own", "ganzoo_mlp.models:MLPGAN", "registered after the clash: never reached")
+    register("mlp", "ganzoo_mlp.architecture:MLPGAN", "a second mlp")
+    register("copycat-own", "ganzoo_mlp.architecture:MLPGAN", "registered after the clash: never reached")
 """))
     zoo = build_zoo()
     assert zoo.architectures.get("mlp").plugin == "mlp"
@@ -234,5 +234,5 @@ def test_entry_load_is_lazy():
     registry = Registry("architecture")
     registry.add(arch("ghost", target="ganzoo_no_such_module:Ghost"))
     entry = registry.get("ghost")
-    with pytest.raises(ModuleNotFoundError):
+    with pytest.raises(PluginError, match="ModuleNotFoundError: No module named 'ganzoo_no_such_module'"):
         entry.load()

@@ -12,7 +12,7 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 
 @hookimpl
 def register_architectures(register: Callable[..., None]) -> None:
-    register("cgan", "ganzoo_cgan.models:ConditionalGAN",
+    register("cgan", "ganzoo_cgan.architecture:ConditionalGAN",
              "class-conditional DCGAN (Mirza & Osindero; projection D of Miyato & Koyama)")
 
 

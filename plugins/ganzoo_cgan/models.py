@@ -10,8 +10,8 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrizations
 
 from ganzoo.api import (
-    Architecture, Discriminator, Generator, base_size, dcgan_discriminator_features,
-    dcgan_generator, dcgan_init, require_positive, upsampling_steps,
+    Discriminator, Generator, base_size, dcgan_discriminator_features, dcgan_generator,
+    dcgan_init, require_positive, upsampling_steps,
 )
 
 
@@ -74,18 +74,3 @@ class ConditionalDiscriminator(Discriminator):
             return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)
         plane = self.label_plane(labels).view(-1, 1, *images.shape[2:]).to(images.dtype)
         return self.head(self.features(torch.cat([images, plane], dim=1))).view(-1)
-
-
-class ConditionalGAN(Architecture):
-    """DCGAN defaults (Adam 2e-4, betas (0.5, 0.999)), batch 64, for labelled data."""
-
-    config_class = ConditionalConfig
-    training_defaults = {"batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
-                         "loss": "bce", "sample_every": 250, "checkpoint_every": 250,
-                         "preview_samples": 80}
-
-    def build_generator(self, config: ConditionalConfig) -> ConditionalGenerator:
-        return ConditionalGenerator(config)
-
-    def build_discriminator(self, config: ConditionalConfig) -> ConditionalDiscriminator:
-        return ConditionalDiscriminator(config)

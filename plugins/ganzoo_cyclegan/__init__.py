@@ -14,7 +14,7 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 
 @hookimpl
 def register_architectures(register: Callable[..., None]) -> None:
-    register("cyclegan", "ganzoo_cyclegan.models:CycleGAN",
+    register("cyclegan", "ganzoo_cyclegan.architecture:CycleGAN",
              "unpaired image-to-image translation (Zhu et al.): two ResNet G, two PatchGAN D, cycle loss")
 
 

@@ -12,7 +12,7 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 
 @hookimpl
 def register_architectures(register: Callable[..., None]) -> None:
-    register("dcgan", "ganzoo_dcgan.models:DCGAN", "Radford et al.'s deep convolutional GAN")
+    register("dcgan", "ganzoo_dcgan.architecture:DCGAN", "Radford et al.'s deep convolutional GAN")
 
 
 @hookimpl

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from ganzoo.api import (
-    Architecture, Discriminator, Generator, base_size, dcgan_discriminator_features,
-    dcgan_generator, dcgan_init, require_positive, upsampling_steps,
+    Discriminator, Generator, base_size, dcgan_discriminator_features, dcgan_generator,
+    dcgan_init, require_positive, upsampling_steps,
 )
 
 
@@ -55,17 +55,3 @@ class DCGANDiscriminator(Discriminator):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.head(self.features(images)).view(-1)
-
-
-class DCGAN(Architecture):
-    """Defaults of the PyTorch DCGAN example: nz 100, ngf = ndf = 64, Adam 2e-4 (0.5, 0.999), batch 128."""
-
-    config_class = DCGANConfig
-    training_defaults = {"batch_size": 128, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
-                         "loss": "bce", "sample_every": 250, "checkpoint_every": 250}
-
-    def build_generator(self, config: DCGANConfig) -> DCGANGenerator:
-        return DCGANGenerator(config)
-
-    def build_discriminator(self, config: DCGANConfig) -> DCGANDiscriminator:
-        return DCGANDiscriminator(config)

@@ -12,7 +12,7 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 
 @hookimpl
 def register_architectures(register: Callable[..., None]) -> None:
-    register("mlp", "ganzoo_mlp.models:MLPGAN", "fully connected GAN of the classic tutorials")
+    register("mlp", "ganzoo_mlp.architecture:MLPGAN", "fully connected GAN of the classic tutorials")
 
 
 @hookimpl

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganzoo.api import Architecture, Discriminator, Generator, require_positive
+from ganzoo.api import Discriminator, Generator, require_positive
 
 
 @dataclass
@@ -55,17 +55,3 @@ class MLPDiscriminator(Discriminator):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.net(images).squeeze(1)
-
-
-class MLPGAN(Architecture):
-    """Non-saturating BCE, Adam; images scaled to [-1, 1]."""
-
-    config_class = MLPConfig
-    training_defaults = {"batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
-                         "loss": "bce"}
-
-    def build_generator(self, config: MLPConfig) -> MLPGenerator:
-        return MLPGenerator(config)
-
-    def build_discriminator(self, config: MLPConfig) -> MLPDiscriminator:
-        return MLPDiscriminator(config)

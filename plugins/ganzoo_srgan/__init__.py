@@ -14,7 +14,7 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 
 @hookimpl
 def register_architectures(register: Callable[..., None]) -> None:
-    register("srgan", "ganzoo_srgan.recipe:SRGAN",
+    register("srgan", "ganzoo_srgan.architecture:SRGAN",
              "Ledig et al.'s SRGAN: x4 super-resolution, SRResNet + VGG-style discriminator")
 
 

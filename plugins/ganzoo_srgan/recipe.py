@@ -8,19 +8,16 @@ its pixel-space fallback (``ganzoo_srgan.content``).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.api import (
-    AdversarialLoss, Architecture, Batch, Recipe, RecipeOptions, discriminator_terms,
-    generator_term,
+    AdversarialLoss, Batch, Recipe, RecipeOptions, discriminator_terms, generator_term,
 )
 
-from ganzoo_srgan.content import resolve_content_loss
 from ganzoo_srgan.models import SRDiscriminator, SRGANConfig, SRResNet
 
 PREVIEW_PAIRS = 8
@@ -109,57 +106,3 @@ class SRGANRecipe(Recipe):
 
     def preview_columns(self, inputs: tuple[Tensor, Tensor]) -> int:
         return 6 if len(inputs[0]) % 2 == 0 else 3
-
-
-class SRGAN(Architecture):
-    """Ledig et al.'s SRGAN: x4 SRResNet + VGG-style discriminator, trained in two phases on
-    random HR crops of a folder of photos (LR made by antialiased bicubic downscaling)."""
-
-    config_class = SRGANConfig
-    training_defaults = {
-        "steps": 200_000, "batch_size": 16, "lr_g": 1e-4, "lr_d": 1e-4, "betas": (0.9, 0.999),
-        "loss": "bce", "preview_samples": 3 * PREVIEW_PAIRS, "sample_every": 1000, "checkpoint_every": 1000,
-    }
-
-    bench_settings = {"pretrain_steps": 0, "content_loss": "pixel-mse"}
-    """``ganzoo bench`` times the adversarial phase, with the content loss that needs no VGG."""
-
-    def make_bench_data(self, config: SRGANConfig, num_images: int, seed: int = 0) -> Any:
-        """Random RGB HR images a quarter larger than the crop, so the crops move."""
-        from ganzoo_srgan.data import HRCrops
-
-        side = config.hr_crop + config.hr_crop // 4
-        rng = torch.Generator().manual_seed(seed)
-        images = torch.randint(0, 256, (num_images, config.channels, side, side), dtype=torch.uint8, generator=rng)
-        return HRCrops(list(images), crop=config.hr_crop, scale=config.scale, name="synthetic",
-                       path="<random uint8 images>")
-
-    def make_plain_loop(self, config: SRGANConfig, data: Any, settings: Any) -> Any:
-        from ganzoo_srgan.plain_loop import PlainSRGAN
-
-        return PlainSRGAN(config, data, settings)
-
-    def sampling_inputs(self, generator: SRResNet, n: int, device: torch.device) -> tuple[Tensor, ...]:
-        """LR images: the HR training crop divided by the scale."""
-        c, h, w = generator.image_shape
-        return (torch.rand(n, c, h // generator.scale, w // generator.scale, device=device) * 2 - 1,)
-
-    def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
-                           image_size: int | None = None, settings: Mapping[str, Any] | None = None) -> Any:
-        from ganzoo_srgan.data import load_training_folder
-
-        config = self.make_config(settings)  # the crop and scale the generator will be built for
-        return load_training_folder(path, crop=config.hr_crop, scale=config.scale)
-
-    def build_generator(self, config: SRGANConfig) -> SRResNet:
-        return SRResNet(config)
-
-    def build_discriminator(self, config: SRGANConfig) -> SRDiscriminator:
-        return SRDiscriminator(config)
-
-    def build_recipe(self, config: SRGANConfig, loss: AdversarialLoss,
-                     options: RecipeOptions | None = None) -> SRGANRecipe:
-        used, content = resolve_content_loss(config.content_loss, config.vgg_weights)
-        config.content_loss = used  # what run.json, and so the exported config.json, record
-        return SRGANRecipe(self.build_generator(config), self.build_discriminator(config), loss,
-                           options or RecipeOptions(), config, content)
