@@ -55,9 +55,9 @@ def register_metrics(register: Callable[..., None]) -> None:
     register("fid", "ganzoo.metrics.fid:FID", "Fréchet Inception distance (pytorch-fid's InceptionV3 network)")
     register("kid", "ganzoo.metrics.fid:KID", "kernel Inception distance, unbiased, 100 subsets of 1,000")
     register("is", "ganzoo.metrics.fid:InceptionScore", "Inception score, 10 splits")
-    register("classifier-score", "ganzoo.metrics.classifier:ClassifierScore",
+    register("classifier-score", "ganzoo.metrics.classifier_metrics:ClassifierScore",
              "Inception score with ganzoo's bundled MNIST classifier (10,000 images)")
-    register("classifier-fd", "ganzoo.metrics.classifier:ClassifierFD",
+    register("classifier-fd", "ganzoo.metrics.classifier_metrics:ClassifierFD",
              "Fréchet distance in the MNIST classifier's features (10,000 images)")
-    register("tstr", "ganzoo.metrics.classifier:TSTR",
+    register("tstr", "ganzoo.metrics.classifier_metrics:TSTR",
              "train a classifier on generated labelled digits, test on real ones (conditional models)")

@@ -48,7 +48,8 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
 
     from ganzoo.fileio import atomic_write_text
     from ganzoo.huggingface import HubOptions
-    from ganzoo.metrics.evaluate import evaluate, summary_lines
+    from ganzoo.metrics.evaluate import evaluate
+    from ganzoo.metrics.report import summary_lines
 
     if (model is None) == (not real_vs_real):
         raise GanzooError("give a MODEL to evaluate or --real-vs-real, not both" if model

@@ -33,7 +33,7 @@ def record_evaluation(directory: str | Path, report: dict[str, Any]) -> Path:
     model card. The weights are not touched."""
     from ganzoo.card import render_card
     from ganzoo.fileio import atomic_write_text
-    from ganzoo.metrics.evaluate import card_entries
+    from ganzoo.metrics.report import card_entries
 
     directory = Path(directory)
     config = read_config(directory)

@@ -12,7 +12,8 @@ import torch
 from ganzoo.data.dataset import ImageDataset
 from ganzoo.errors import ArtifactError, DataError
 from ganzoo.metrics import classifier as C
-from ganzoo.metrics.classifier import TSTR, ClassifierFD, ClassifierScore
+from ganzoo.metrics.classifier_training import train_classifier
+from ganzoo.metrics.classifier_metrics import TSTR, ClassifierFD, ClassifierScore
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def test_tstr_same_seed_same_figure(mnist_train, mnist_test):
     first = metric.compute(real, fake, seed=3)
     assert metric.compute(real, fake, seed=3).value == first.value
     before = torch.random.get_rng_state()
-    C.train_classifier(fake, epochs=1, seed=3, batch_size=64)
+    train_classifier(fake, epochs=1, seed=3, batch_size=64)
     assert torch.equal(torch.random.get_rng_state(), before)  # the global RNG is left alone
 
 

@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 
 from ganzoo.hub import load_pretrained
-from ganzoo.metrics.evaluate import card_entries, evaluate, generate_dataset, split_halves
+from ganzoo.metrics.evaluate import evaluate, generate_dataset, split_halves
+from ganzoo.metrics.report import card_entries
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,7 @@ class Trainer:
         names = self.config.eval_metric_names()
         if not names or not self.is_main:
             return None
-        from ganzoo.metrics.evaluate import TrainingEvaluation
+        from ganzoo.engine.evaluation import TrainingEvaluation
 
         if "generator" not in self.recipe.generators:
             raise GanzooError("eval_metrics: this recipe has no noise-to-image 'generator' to sample")

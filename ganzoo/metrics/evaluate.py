@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import inspect
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,7 +23,9 @@ from ganzoo import __version__
 from ganzoo.data.dataset import ImageDataset, load_dataset
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.pixels import to_unsigned
-from ganzoo.metrics.base import Metric, MetricResult, ModelMetric, ProtocolChanged, check_shapes, limit
+from ganzoo.metrics.base import (
+    Metric, MetricResult, ModelMetric, ProtocolChanged, check_shapes, limit,
+)
 
 GENERATION_BATCH = 250
 
@@ -227,97 +228,3 @@ def _default_split(path: Path, dataset_name: str | None) -> str | None:
     if entry is None:
         return None
     return "test" if "split" in inspect.signature(entry.load()).parameters else None
-
-
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    """One line per figure, with the counts and the reference it was measured on."""
-    lines = []
-    for r in report["results"]:
-        p = r["protocol"]
-        beside = ""
-        if "real" in r["details"]:
-            beside = f"  (real data: {r['details']['real']:.4g})"
-        if "train_on_real_accuracy" in r["details"]:
-            beside = f"  (train on real: {r['details']['train_on_real_accuracy']:.4g})"
-        counts = (f"n_fake={p['n_fake']}, n_real={p.get('n_real', '?')}" if "n_fake" in p
-                  else f"images={p.get('images', '?')}")
-        lines.append(f"{r['metric']:<17} {r['value']:.4g}{beside}  [{counts}, {r['seconds']:.1f}s]")
-        levels = [f"{k}={v:.3g}" for k, v in r["details"].items() if k.startswith("swd_")]
-        if levels:
-            lines.append(f"{'':<17} per level: {', '.join(levels)}")
-    return lines
-
-
-class TrainingEvaluation:
-    """The metrics a Trainer runs every ``eval_every`` steps: ``n`` samples of its (EMA)
-    generator, always from the same seed, against ``n`` training images fixed at the start."""
-
-    def __init__(self, names: Sequence[str], data: ImageDataset, *, n: int, seed: int, device) -> None:
-        self.metrics = [build_metric(name) for name in dict.fromkeys(names)]
-        self.n, self.seed, self.device = min(n, len(data)), seed, device
-        chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:self.n]
-        labels = None if data.labels is None else data.labels[chosen.to(data.labels.device)].cpu()
-        self.real = ImageDataset(data.images[chosen.to(data.images.device)].cpu(), labels, data.num_classes,
-                                 data.name, data.path, data.card, data.reader)
-
-    def check(self, generator) -> None:
-        """Refuse at the start what would fail at the first evaluation."""
-        if generator.latent_dim is None:
-            raise GanzooError("eval_metrics: this generator translates images; its plugin evaluates it")
-        for metric in self.metrics:
-            if metric.needs_labels and generator.num_classes is None:
-                raise GanzooError(f"eval_metrics: {metric.name} needs a class-conditional model")
-        check_shapes(self.real.image_shape, tuple(generator.image_shape), "eval_metrics", self.real.name,
-                     "the generator")
-
-    def __call__(self, generator) -> dict[str, float]:
-        """``{"eval_<metric>": value}`` for the generator as it is now, with the metric's own
-        per-part figures beside it (``eval_swd_64``, ...)."""
-        fake = generate_dataset(generator, self.n, seed=self.seed)
-        values = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ProtocolChanged)  # eval_n is the user's explicit choice
-            for metric in self.metrics:
-                result = metric.compute(self.real, fake, seed=self.seed, device=self.device)
-                values[f"eval_{metric.name}"] = result.value
-                values.update({f"eval_{key}": value for key, value in result.details.items()
-                               if key.startswith(f"{metric.name}_") and isinstance(value, float)})
-        return values
-
-
-def dataset_name(path: str) -> str:
-    """A reference dataset's name for cards: its folder, with the parent's when the folder is a
-    generic scale or split name (``Set5/x4``, ``celeba/test``)."""
-    where = Path(path)
-    generic = re.fullmatch(r"x\d+|test|train|val|valid|validation|hr|lr", where.name.lower())
-    return f"{where.parent.name}/{where.name}" if generic and where.parent.name else where.name
-
-
-def card_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report's figures as config.json ``evaluation`` entries (the model card's
-    model-index): value, reference data and split, and the protocol's scalar facts, with the
-    real data's value and per-level figures beside the headline where the metric gives them.
-    The reference data is named, not located: its path on the measuring machine stays in the
-    report."""
-    entries = []
-    reference = report["reference"]
-    for result in report["results"]:
-        protocol = {k: v for k, v in result["protocol"].items() if k != "data"
-                    and isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 80}
-        if isinstance(result["protocol"].get("resolution"), list):
-            protocol["resolution"] = "x".join(map(str, result["protocol"]["resolution"][1:]))
-        details = result["details"]
-        if isinstance(details.get("real"), float):
-            protocol["real_data_value"] = round(details["real"], 4)
-        if isinstance(details.get("train_on_real_accuracy"), float):
-            protocol["train_on_real_accuracy"] = round(details["train_on_real_accuracy"], 4)
-        levels = {k.removeprefix("swd_"): round(v, 2) for k, v in details.items() if k.startswith("swd_")}
-        if levels:
-            protocol["per_level"] = ", ".join(f"{k}: {v}" for k, v in levels.items())
-        protocol["ganzoo"] = report["ganzoo"]
-        protocol["seconds"] = round(result["seconds"], 1)
-        protocol["device"] = report["device"]
-        entries.append({"metric": result["metric"], "name": result["name"], "value": round(result["value"], 4),
-                        "dataset": dataset_name(reference["path"]), "split": reference["split"],
-                        "protocol": protocol})
-    return entries
