@@ -72,7 +72,8 @@ _LAZY = {
     "MetricResult": "ganzoo.metrics.base",
     "psnr": "ganzoo.metrics.ssim",
     "ssim": "ganzoo.metrics.ssim",
-    # ganzoo bench: the hand-written baseline loop a family provides
+    # ganzoo bench: the adapter and hand-written baseline loop a family provides
+    "BenchAdapter": "ganzoo.bench.adapter",
     "PlainLoop": "ganzoo.bench.plain",
     "PlainSettings": "ganzoo.bench.plain",
     "random_image_dataset": "ganzoo.bench.plain",
@@ -112,6 +113,7 @@ def _parse(version: str) -> tuple[int, int]:
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names above load lazily
     from ganzoo.adversarial import discriminator_terms, generator_term
+    from ganzoo.bench.adapter import BenchAdapter
     from ganzoo.bench.plain import PlainLoop, PlainSettings, random_image_dataset
     from ganzoo.data.dataset import ImageDataset
     from ganzoo.data.folder import (

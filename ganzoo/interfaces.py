@@ -219,9 +219,9 @@ class Architecture(ABC):
     training_defaults: ClassVar[dict[str, Any]] = {}
     recipe_class: ClassVar[type[Recipe] | None] = None
     """None: the core's unconditional or conditional recipe, chosen by the generator."""
-    bench_settings: ClassVar[dict[str, Any]] = {}
-    """Model or training settings ``ganzoo bench`` uses unless the user sets them (e.g. a
-    family's adversarial phase rather than a pre-training phase)."""
+    bench_adapter: ClassVar[Any] = None
+    """How ``ganzoo bench`` exercises the family: a ``ganzoo.bench.adapter.BenchAdapter``
+    subclass or its ``"module:attribute"`` (None: the default for noise-to-image GANs)."""
 
     def make_config(self, values: Mapping[str, Any] | None = None) -> Any:
         """Build the config from defaults and ``values``; unknown keys and values of the wrong
@@ -255,36 +255,3 @@ class Architecture(ABC):
             ConditionalRecipe if generator.num_classes else UnconditionalRecipe
         )
         return recipe_class(generator, self.build_discriminator(config), loss, options or RecipeOptions())
-
-    # -- ganzoo bench ---------------------------------------------------------------------------
-
-    def make_bench_data(self, config: Any, num_images: int, seed: int = 0) -> Any:
-        """Synthetic training data for ``ganzoo bench``: ``num_images`` random uint8 images of the
-        generator's shape (with random labels when it is conditional). Families whose data is
-        not an ``ImageDataset`` (two domains, HR/LR pairs) override it."""
-        from ganzoo.bench.plain import random_image_dataset
-
-        generator = self.build_generator(config)
-        return random_image_dataset(generator.image_shape, num_images, generator.num_classes, seed)
-
-    def make_plain_loop(self, config: Any, data: Any, settings: Any) -> Any:
-        """A hand-written PyTorch training loop of this family's networks (no engine or recipe
-        code), the baseline ``ganzoo bench`` compares the engine with: a
-        ``ganzoo.bench.plain.PlainLoop`` for ``data`` (from ``make_bench_data``) and
-        ``settings`` (a ``ganzoo.bench.plain.PlainSettings``). By default the core's
-        non-saturating BCE loop for noise-to-image GANs; families with their own recipes
-        override it."""
-        from ganzoo.bench.plain import NoiseToImageLoop
-
-        return NoiseToImageLoop(self, config, data, settings)
-
-    def sampling_inputs(self, generator: Generator, n: int, device: torch.device) -> tuple[Tensor, ...]:
-        """Random arguments of ``generator.forward`` for ``n`` images (``ganzoo bench`` times
-        sampling with them): latents (and labels), or images of ``generator.image_shape`` in
-        [-1, 1] for image-to-image generators. Families whose inputs differ override it."""
-        if generator.latent_dim is None:
-            return (torch.rand(n, *generator.image_shape, device=device) * 2 - 1,)
-        z = torch.randn(n, generator.latent_dim, device=device)
-        if generator.num_classes:
-            return z, torch.randint(generator.num_classes, (n,), device=device)
-        return (z,)

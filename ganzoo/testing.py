@@ -97,9 +97,10 @@ def check_architecture(name: str, *, settings: Mapping[str, Any] | None = None, 
     loading back, for the architecture ``name``.
 
     ``settings`` are ``--set`` values (make the model small); ``data`` is a data path the
-    architecture reads, or None for its synthetic ``make_bench_data``. Returns the exported
+    architecture reads, or None for its bench adapter's synthetic data. Returns the exported
     pretrained directory (under ``workdir``, default a temporary directory).
     """
+    from ganzoo.bench.adapter import bench_adapter
     from ganzoo.engine import resume_run, start_run
     from ganzoo.engine.run import read_run, resolve_settings
     from ganzoo.hub import export_run, load_pretrained
@@ -120,7 +121,7 @@ def check_architecture(name: str, *, settings: Mapping[str, Any] | None = None, 
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix=f"ganzoo-check-{name}-"))
     run_dir = workdir / f"{name}-run"
     if data is None:
-        data = arch.make_bench_data(config, SYNTHETIC_IMAGES, seed=0)
+        data = bench_adapter(arch).make_data(config, SYNTHETIC_IMAGES, seed=0)
     trainer = start_run(name, data, run_dir, settings=_small_run_settings(settings or {}), progress=False)
     before = {k: v.clone() for k, v in trainer.recipe.generators.state_dict().items()}
     trainer.fit()

@@ -12,6 +12,8 @@ import os
 
 import pytest
 
+from ganzoo.bench.adapter import bench_adapter
+
 TINY = {
     "mlp": {"g_hidden": 16, "d_hidden": 16},
     "dcgan": {"g_width": 4, "d_width": 4, "image_size": 32},
@@ -119,7 +121,7 @@ def test_every_architecture_builds_both_contenders_with_equal_networks():
             assert losses and all(math.isfinite(float(v)) for v in losses.values()), (name, losses)
         generator = setup.arch.build_generator(setup.model_config()).eval()
         with torch.no_grad():
-            images = generator(*setup.arch.sampling_inputs(generator, 2, torch.device("cpu")))
+            images = generator(*bench_adapter(setup.arch).sampling_inputs(generator, 2, torch.device("cpu")))
         assert images.shape[0] == 2 and images.shape[1] == generator.image_shape[0], name
 
 

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import torch
 
+from ganzoo.bench.adapter import bench_adapter
 from ganzoo.bench.plain import PlainSettings, parameter_count
 from ganzoo.errors import GanzooError
 from ganzoo.suggest import did_you_mean
@@ -80,7 +81,7 @@ class BenchSetup:
 
     def make_data(self) -> Any:
         images = max(MIN_IMAGES, 4 * self.train.batch_size)
-        return self.arch.make_bench_data(self.model_config(), images, self.train.seed)
+        return bench_adapter(self.arch).make_data(self.model_config(), images, self.train.seed)
 
 
 def resolve_setup(name: str, settings: Mapping[str, Any], batch_size: int | None, device: str,
@@ -92,7 +93,7 @@ def resolve_setup(name: str, settings: Mapping[str, Any], batch_size: int | None
     arch = get_architecture(name)
     keys = set(settings_keys(arch))
     own = {k: v for k, v in settings.items() if k in keys}
-    chosen = {**arch.bench_settings, **own, "device": device, "seed": seed}
+    chosen = {**bench_adapter(arch).settings, **own, "device": device, "seed": seed}
     if batch_size is not None:
         chosen["batch_size"] = batch_size
     model_values, train = resolve_settings(arch, chosen)  # as `ganzoo train` resolves them
@@ -110,7 +111,7 @@ def build_engine(setup: BenchSetup, data: Any, run_dir: str) -> Any:
 
 
 def build_plain(setup: BenchSetup, data: Any) -> Any:
-    return setup.arch.make_plain_loop(setup.model_config(), data, setup.plain_settings())
+    return bench_adapter(setup.arch).make_plain_loop(setup.model_config(), data, setup.plain_settings())
 
 
 def parameter_counts(engine: Any, plain: Any) -> dict[str, int]:

@@ -8,7 +8,7 @@ hand with no engine or recipe code, and the synthetic data both sides train on.
 generator step that reuses the last fake batch. Its networks are a second copy of the
 architecture's generator and discriminator, built from the same config with the same seed as
 the engine's. Families with their own recipes provide their own loop through
-``Architecture.make_plain_loop``, built on ``PlainSettings`` and ``endless_batches``.
+``BenchAdapter.make_plain_loop``, built on ``PlainSettings`` and ``endless_batches``.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class NoiseToImageLoop:
         self.num_classes = self.netG.num_classes
         if self.latent_dim is None:
             raise TypeError(f"{type(arch).__name__} makes images from images; it needs its own "
-                            "plain loop (override Architecture.make_plain_loop)")
+                            "plain loop (a BenchAdapter with make_plain_loop)")
         tensors = [data.images] + ([data.labels] if self.num_classes else [])
         loader = DataLoader(TensorDataset(*tensors), batch_size=settings.batch_size, shuffle=True,
                             drop_last=True, generator=torch.Generator().manual_seed(settings.seed))

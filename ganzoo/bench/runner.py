@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import torch
 
+from ganzoo.bench.adapter import bench_adapter
 from ganzoo.bench.contenders import (
     BenchSetup, build_engine, build_plain, check_settings, free_memory, is_out_of_memory, parameter_counts,
     resolve_setup,
@@ -194,7 +195,7 @@ def bench_generator_sampling(name: str, options: BenchOptions, device: torch.dev
     setup = resolve_setup(name, options.settings, None, str(device), options.seed)
     torch.manual_seed(options.seed)
     generator = setup.arch.build_generator(setup.model_config()).to(device)
-    result = sampling_sweep(generator, lambda n: setup.arch.sampling_inputs(generator, n, device), device,
+    result = sampling_sweep(generator, lambda n: bench_adapter(setup.arch).sampling_inputs(generator, n, device), device,
                             sizes=options.sample_sizes, log=lambda line: log(line))
     result["params"] = sum(p.numel() for p in generator.parameters())
     return result
@@ -212,7 +213,7 @@ def bench_pretrained(entry: Any, device: torch.device, options: BenchOptions, lo
         arch = get_architecture(entry.architecture)
         record["source"] = generator.source.describe()
         record["params"] = sum(p.numel() for p in generator.parameters())
-        record["sampling"] = sampling_sweep(generator, lambda n: arch.sampling_inputs(generator, n, device),
+        record["sampling"] = sampling_sweep(generator, lambda n: bench_adapter(arch).sampling_inputs(generator, n, device),
                                             device, sizes=options.sample_sizes, log=log)
         record["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - e.g. not bundled and not in the cache

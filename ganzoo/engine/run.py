@@ -140,7 +140,7 @@ def start_run(
 ) -> Trainer:
     """A Trainer for a new run in ``run_dir`` (which must be new or empty). ``data`` is a path
     the architecture reads, or training data already in memory (a ``TrainingData``, e.g. from
-    ``make_bench_data``; resume such a run with the same ``data``). Under torchrun every process
+    its bench adapter's ``make_data``; resume such a run with the same ``data``). Under torchrun every process
     calls it; rank 0 writes the run directory."""
     run_dir = Path(run_dir)
     if (run_dir / RUN_FILE).exists():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 from ganzoo.api import AdversarialLoss, Architecture, DataError, Recipe, RecipeOptions
 
@@ -25,27 +23,14 @@ class CycleGAN(Architecture):
     back and forth, which on the CPU cost more than the convolutions gained (profiled: 3.2x the
     copy time per step; benchmarks/results/fastpaths_cpu.md)."""
 
+    bench_adapter = "ganzoo_cyclegan.plain_loop:CycleGANBench"
+
     def load_training_data(self, path, *, dataset_name=None, image_size=None, settings=None):
         from ganzoo_cyclegan.data import load_unpaired_training_data
 
         if dataset_name not in (None, "unpaired-folders"):
             raise DataError(f"CycleGAN reads trainA/trainB folders, not the {dataset_name!r} reader; drop --dataset")
         return load_unpaired_training_data(path, image_size or CycleGANConfig.image_size)
-
-    def make_bench_data(self, config: CycleGANConfig, num_images: int, seed: int = 0) -> Any:
-        """Two domains of random images at the config's size (jittered per batch as in training)."""
-        from ganzoo.api import random_image_dataset
-        from ganzoo_cyclegan.data import UnpairedData
-
-        shape = (config.channels, config.image_size, config.image_size)
-        a, b = (random_image_dataset(shape, num_images, seed=seed + k, name=f"synthetic/train{d}")
-                for k, d in enumerate("AB"))
-        return UnpairedData(a, b, path="<random uint8 images>", name="synthetic")
-
-    def make_plain_loop(self, config: CycleGANConfig, data: Any, settings: Any) -> Any:
-        from ganzoo_cyclegan.plain_loop import PlainCycleGAN
-
-        return PlainCycleGAN(config, data, settings)
 
     def build_generator(self, config: CycleGANConfig) -> CycleGANPair:
         return CycleGANPair(config)

@@ -7,12 +7,13 @@ out here as the reference's ``CycleGANModel.optimize_parameters`` does them.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganzoo.api import PlainSettings, to_signed
+from ganzoo.api import BenchAdapter, PlainSettings, random_image_dataset, to_signed
 from ganzoo_cyclegan.models import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 
 
@@ -106,3 +107,19 @@ class PlainCycleGAN:
         for net in (self.d_a, self.d_b):
             net.requires_grad_(True)
         return {"d_loss": loss_d, "g_loss": loss_g.detach()}
+
+
+class CycleGANBench(BenchAdapter):
+    """CycleGAN for ``ganzoo bench``: two domains of random images and the plain loop above."""
+
+    def make_data(self, config: CycleGANConfig, num_images: int, seed: int = 0) -> Any:
+        """Two domains of random images at the config's size (jittered per batch as in training)."""
+        from ganzoo_cyclegan.data import UnpairedData
+
+        shape = (config.channels, config.image_size, config.image_size)
+        a, b = (random_image_dataset(shape, num_images, seed=seed + k, name=f"synthetic/train{d}")
+                for k, d in enumerate("AB"))
+        return UnpairedData(a, b, path="<random uint8 images>", name="synthetic")
+
+    def make_plain_loop(self, config: CycleGANConfig, data: Any, settings: Any) -> Any:
+        return PlainCycleGAN(config, data, settings)

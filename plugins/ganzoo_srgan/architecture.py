@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
-from torch import Tensor
 
 from ganzoo.api import AdversarialLoss, Architecture, RecipeOptions
 
@@ -25,28 +23,7 @@ class SRGAN(Architecture):
         "loss": "bce", "preview_samples": 3 * PREVIEW_PAIRS, "sample_every": 1000, "checkpoint_every": 1000,
     }
 
-    bench_settings = {"pretrain_steps": 0, "content_loss": "pixel-mse"}
-    """``ganzoo bench`` times the adversarial phase, with the content loss that needs no VGG."""
-
-    def make_bench_data(self, config: SRGANConfig, num_images: int, seed: int = 0) -> Any:
-        """Random RGB HR images a quarter larger than the crop, so the crops move."""
-        from ganzoo_srgan.data import HRCrops
-
-        side = config.hr_crop + config.hr_crop // 4
-        rng = torch.Generator().manual_seed(seed)
-        images = torch.randint(0, 256, (num_images, config.channels, side, side), dtype=torch.uint8, generator=rng)
-        return HRCrops(list(images), crop=config.hr_crop, scale=config.scale, name="synthetic",
-                       path="<random uint8 images>")
-
-    def make_plain_loop(self, config: SRGANConfig, data: Any, settings: Any) -> Any:
-        from ganzoo_srgan.plain_loop import PlainSRGAN
-
-        return PlainSRGAN(config, data, settings)
-
-    def sampling_inputs(self, generator: SRResNet, n: int, device: torch.device) -> tuple[Tensor, ...]:
-        """LR images: the HR training crop divided by the scale."""
-        c, h, w = generator.image_shape
-        return (torch.rand(n, c, h // generator.scale, w // generator.scale, device=device) * 2 - 1,)
+    bench_adapter = "ganzoo_srgan.plain_loop:SRGANBench"
 
     def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
                            image_size: int | None = None, settings: Mapping[str, Any] | None = None) -> Any:

@@ -7,12 +7,13 @@ steps are spelled out here as a tutorial would.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.api import PlainSettings, to_signed
+from ganzoo.api import BenchAdapter, PlainSettings, to_signed
 from ganzoo_srgan.models import SRDiscriminator, SRGANConfig, SRResNet
 
 
@@ -59,3 +60,28 @@ class PlainSRGAN:
         loss_g.backward()
         self.optG.step()
         return {"d_loss": loss_d.detach(), "g_loss": loss_g.detach()}
+
+
+class SRGANBench(BenchAdapter):
+    """SRGAN for ``ganzoo bench``: random HR images, the plain loop above, LR sampling inputs."""
+
+    settings = {"pretrain_steps": 0, "content_loss": "pixel-mse"}
+    """``ganzoo bench`` times the adversarial phase, with the content loss that needs no VGG."""
+
+    def make_data(self, config: SRGANConfig, num_images: int, seed: int = 0) -> Any:
+        """Random RGB HR images a quarter larger than the crop, so the crops move."""
+        from ganzoo_srgan.data import HRCrops
+
+        side = config.hr_crop + config.hr_crop // 4
+        rng = torch.Generator().manual_seed(seed)
+        images = torch.randint(0, 256, (num_images, config.channels, side, side), dtype=torch.uint8, generator=rng)
+        return HRCrops(list(images), crop=config.hr_crop, scale=config.scale, name="synthetic",
+                       path="<random uint8 images>")
+
+    def make_plain_loop(self, config: SRGANConfig, data: Any, settings: Any) -> Any:
+        return PlainSRGAN(config, data, settings)
+
+    def sampling_inputs(self, generator: SRResNet, n: int, device: torch.device) -> tuple[Tensor, ...]:
+        """LR images: the HR training crop divided by the scale."""
+        c, h, w = generator.image_shape
+        return (torch.rand(n, c, h // generator.scale, w // generator.scale, device=device) * 2 - 1,)
