@@ -44,12 +44,6 @@ _LAZY = {
     "LeastSquaresLoss": "ganzoo.losses",
     "NonSaturatingLoss": "ganzoo.losses",
     "HingeLoss": "ganzoo.losses",
-    # network building blocks (transposed-convolution generators, strided-convolution critics)
-    "base_size": "ganzoo.layers",
-    "upsampling_steps": "ganzoo.layers",
-    "dcgan_generator": "ganzoo.layers",
-    "dcgan_discriminator_features": "ganzoo.layers",
-    "dcgan_init": "ganzoo.layers",
     # settings
     "require_positive": "ganzoo.settings",
     # pixels and image files
@@ -124,9 +118,6 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names above 
     from ganzoo.interfaces import (
         AdversarialLoss, Architecture, Batch, Discriminator, Generator, Recipe, RecipeOptions,
         TrainingData, class_rows,
-    )
-    from ganzoo.layers import (
-        base_size, dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps,
     )
     from ganzoo.losses import HingeLoss, LeastSquaresLoss, NonSaturatingLoss, gradient_penalty, r1_penalty
     from ganzoo.metrics.base import Metric, MetricResult, ModelMetric

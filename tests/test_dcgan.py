@@ -11,8 +11,8 @@ from torch.nn.utils import parametrize
 from ganzoo.engine import start_run
 from ganzoo.engine.run import get_architecture
 from ganzoo.errors import GanzooError
-from ganzoo.layers import SUPPORTED_SIZES
 from ganzoo_dcgan.architecture import DCGAN
+from ganzoo_dcgan.blocks import SUPPORTED_SIZES
 from ganzoo_dcgan.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganzoo.api import (
-    Discriminator, Generator, base_size, dcgan_discriminator_features, dcgan_generator,
-    dcgan_init, require_positive, upsampling_steps,
+from ganzoo.api import Discriminator, Generator, require_positive
+from ganzoo_dcgan.blocks import (
+    base_size, dcgan_discriminator_features, dcgan_generator, dcgan_init, upsampling_steps,
 )
 
 

@@ -1,4 +1,4 @@
-"""Building blocks shared by convolutional GAN plugins (DCGAN, conditional GANs).
+"""DCGAN's building blocks, shared with the conditional GAN plugin (ganzoo_cgan).
 
 Radford et al.'s DCGAN stacks: a transposed-convolution generator (BatchNorm + ReLU, tanh out)
 and a strided-convolution discriminator (LeakyReLU 0.2), for square sizes 4 * 2^k.
@@ -11,7 +11,7 @@ import math
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize
 
-from ganzoo.errors import GanzooError
+from ganzoo.api import GanzooError
 
 SUPPORTED_SIZES = (28, 32, 64, 128)
 _BASE = {28: 7}  # 28 = 7 * 2^2 (MNIST at its own size); the others grow from 4x4
