@@ -337,7 +337,7 @@ def register_line(path: Path) -> str:
 
 @cli.command("new-plugin")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["architecture", "loss", "metric"]), default="architecture",
+@click.option("--kind", type=click.Choice(["architecture", "loss", "metric", "image-to-image"]), default="architecture",
               show_default=True, help="What the plugin adds.")
 @click.option("-o", "--out", type=click.Path(path_type=Path),
               help="Folder to write the package into (new or empty; default ./ganzoo-NAME).")

@@ -13,7 +13,7 @@ from string import Template
 from ganzoo.api import VERSION
 from ganzoo.errors import GanzooError
 
-KINDS = ("architecture", "loss", "metric")
+KINDS = ("architecture", "loss", "metric", "image-to-image")
 
 PYPROJECT = Template('''\
 [build-system]
@@ -185,6 +185,137 @@ class ${Class}Metric(Metric):
                             seconds=time.perf_counter() - start)
 ''')
 
+IMAGE_TO_IMAGE = Template('''\
+"""$Class: an image-to-image GAN that restores noisy images (replace the task and the networks
+with yours). The training data is any image folder; the recipe makes its inputs by adding noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganzoo.api import (
+    AdversarialLoss, Architecture, Batch, Discriminator, Generator, Recipe, RecipeOptions,
+    discriminator_terms, generator_term, require_positive, to_signed, to_unsigned,
+)
+
+
+@dataclass
+class ${Class}Config:
+    width: int = 32
+    noise: float = 0.2
+    """Standard deviation of the Gaussian noise added to the [-1, 1] inputs."""
+    l1_weight: float = 10.0
+    channels: int = 3
+    """Filled from the training data when not set (as is image_size)."""
+    image_size: int = 64
+
+    def __post_init__(self) -> None:
+        require_positive(self, "width", "channels", "image_size")
+        if not 0 < self.noise < 2:
+            raise ValueError(f"noise must be in (0, 2), got {self.noise}")
+
+
+class ${Class}Generator(Generator):
+    """Noisy images -> restored images, fully convolutional."""
+
+    def __init__(self, config: ${Class}Config) -> None:
+        super().__init__()
+        self.image_shape = (config.channels, config.image_size, config.image_size)
+        c, w = config.channels, config.width
+        self.net = nn.Sequential(nn.Conv2d(c, w, 3, 1, 1), nn.ReLU(True), nn.Conv2d(w, w, 3, 1, 1),
+                                 nn.ReLU(True), nn.Conv2d(w, c, 3, 1, 1))
+
+    def forward(self, images: Tensor) -> Tensor:
+        return torch.tanh(self.net(images))
+
+    @torch.no_grad()
+    def translate(self, images: Tensor, **options: Any) -> Tensor:
+        """uint8 NCHW images -> uint8 NCHW restored images (what ``ganzoo sample --input`` calls)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return to_unsigned(self(to_signed(images.to(self.device)))).cpu()
+        finally:
+            self.train(was_training)
+
+
+class ${Class}Discriminator(Discriminator):
+    """Images -> one logit per patch."""
+
+    def __init__(self, config: ${Class}Config) -> None:
+        super().__init__()
+        c, w = config.channels, config.width
+        self.net = nn.Sequential(nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, True), nn.Conv2d(w, 1, 3, 1, 1))
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net(images)
+
+
+class ${Class}Recipe(Recipe):
+    """D tells clean images from restored ones; G restores, with an L1 term to the clean image."""
+
+    def __init__(self, generator: ${Class}Generator, discriminator: ${Class}Discriminator,
+                 loss: AdversarialLoss, options: RecipeOptions, config: ${Class}Config) -> None:
+        super().__init__({"generator": generator}, {"discriminator": discriminator})
+        self.loss, self.options, self.config = loss, options, config
+        self.data: Any = None
+
+    def corrupt(self, clean: Tensor, rng: torch.Generator | None = None) -> Tensor:
+        noise = torch.randn(clean.shape, generator=rng, device=clean.device) if rng else torch.randn_like(clean)
+        return (clean + self.config.noise * noise).clamp(-1, 1)
+
+    def discriminator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        clean = batch["image"]
+        restored = self.generators["generator"](self.corrupt(clean))
+        return discriminator_terms(self.loss, self.options, clean, restored, self.discriminators["discriminator"])
+
+    def generator_loss(self, batch: Batch) -> dict[str, Tensor]:
+        clean = batch["image"]
+        restored = self.generators["generator"](self.corrupt(clean))
+        adversarial = generator_term(self.loss, self.options, restored, clean, self.discriminators["discriminator"])
+        l1 = F.l1_loss(restored.float(), clean.float())
+        return {"loss": adversarial + self.config.l1_weight * l1, "l1": l1.detach()}
+
+    def attach_data(self, data: Any) -> None:
+        self.data = data
+
+    def preview_inputs(self, n: int, rng: torch.Generator) -> Tensor:
+        """Noisy versions of a few fixed training images (float, CPU)."""
+        k = max(1, min(n // 2, len(self.data)))
+        picks = torch.randperm(len(self.data), generator=rng)[:k]
+        return self.corrupt(to_signed(self.data.images[picks.to(self.data.images.device)].cpu()), rng)
+
+    def preview(self, generators: nn.ModuleDict, inputs: Tensor) -> Tensor:
+        """Two rows: the noisy inputs, then what the generator makes of them."""
+        generator = generators["generator"]
+        device = next(generator.parameters()).device
+        return torch.cat([inputs.to(device), generator(inputs.to(device))])
+
+    def preview_columns(self, inputs: Tensor) -> int:
+        return len(inputs)
+
+
+class ${Class}Architecture(Architecture):
+    config_class = ${Class}Config
+    training_defaults = {"batch_size": 16, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "loss": "lsgan"}
+
+    def build_generator(self, config: ${Class}Config) -> ${Class}Generator:
+        return ${Class}Generator(config)
+
+    def build_discriminator(self, config: ${Class}Config) -> ${Class}Discriminator:
+        return ${Class}Discriminator(config)
+
+    def build_recipe(self, config: ${Class}Config, loss: AdversarialLoss,
+                     options: RecipeOptions | None = None) -> ${Class}Recipe:
+        return ${Class}Recipe(self.build_generator(config), self.build_discriminator(config), loss,
+                              options or RecipeOptions(), config)
+''')
+
 TESTS = Template('''\
 """The plugin passes ganzoo's conformance checks."""
 
@@ -201,6 +332,11 @@ KIND_PARTS = {
                      "\n```bash\nganzoo train {name} --data PATH -o runs/{name}\n```\n"),
     "loss": ("register_losses", "losses", "{Class}Loss", LOSS, "check_loss", 'check_loss("{name}")',
              "\n```bash\nganzoo train dcgan --data PATH -o runs/x --loss {name}\n```\n"),
+    "image-to-image": ("register_architectures", "models", "{Class}Architecture", IMAGE_TO_IMAGE,
+                       "check_architecture",
+                       'check_architecture("{name}", settings={{"width": 8, "image_size": 32}}, workdir=tmp_path)',
+                       "\n```bash\nganzoo train {name} --data IMAGE_FOLDER -o runs/{name}\n"
+                       "ganzoo sample runs/{name} --input noisy.png -o restored.png\n```\n"),
     "metric": ("register_metrics", "metric", "{Class}Metric", METRIC, "check_metric", 'check_metric("{name}")',
                "\n```bash\nganzoo eval MODEL --data PATH -m {name}\n```\n"),
 }

@@ -10,12 +10,13 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("kind", ["architecture", "loss", "metric"])
+@pytest.mark.parametrize("kind", ["architecture", "loss", "metric", "image-to-image"])
 def test_the_generated_plugin_installs_and_passes_its_tests(kind, tmp_path, run_ganzoo):
     name = f"my-{kind}"
+    module = "ganzoo_" + name.replace("-", "_")
     made = run_ganzoo(["new-plugin", name, "--kind", kind, "-o", str(tmp_path / "pkg")])
     assert made.returncode == 0, made.stderr
-    assert (tmp_path / "pkg" / "tests" / f"test_ganzoo_my_{kind}.py").is_file()
+    assert (tmp_path / "pkg" / "tests" / f"test_{module}.py").is_file()
     site = tmp_path / "site"
     installed = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
