@@ -129,6 +129,20 @@ def _plugin_of(architecture: str) -> dict[str, str]:
             "version": info.version if info else ""}
 
 
+def check_replaceable(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to write over anything but an empty folder or, with ``overwrite``, a pretrained
+    directory: never a training run, its parent or any other folder of files."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ArtifactError(f"{out_dir} is a file; give -o a folder to create")
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    if not overwrite:
+        raise ArtifactError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
+    if not (out_dir / CONFIG).is_file() or (out_dir / "run.json").exists():
+        raise ArtifactError(f"{out_dir} is not a pretrained directory (a run, or other files); --overwrite "
+                            "only replaces a pretrained directory, so pick another -o")
+
+
 def save_pretrained(
     generator,
     out_dir: str | Path,
@@ -155,8 +169,7 @@ def save_pretrained(
     from ganzoo.images import make_grid, save_image
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise ArtifactError(f"{out_dir} exists and is not empty; pass --overwrite to replace it")
+    check_replaceable(out_dir, overwrite)
     if dataclasses.is_dataclass(model_config):
         model_config = dataclasses.asdict(model_config)
     tensors = {k: v.detach().contiguous().cpu() for k, v in generator.state_dict().items()}

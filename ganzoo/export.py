@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.artifacts import (
-    CARD, CONFIG, build_generator, describe_generator, load_weights, read_config, save_pretrained,
+    CARD, CONFIG, build_generator, check_replaceable, describe_generator, load_weights, read_config,
+    save_pretrained,
 )
+from ganzoo.errors import ArtifactError
 
 
 def load_from_run(run_dir: Path, use_ema: bool, checkpoint: Path | None = None):
@@ -60,6 +62,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
 
     run_dir = Path(run_dir)
     record = read_run(run_dir)
+    out = Path(out_dir).resolve()
+    if out == run_dir.resolve() or out in run_dir.resolve().parents:
+        raise ArtifactError(f"-o {out_dir} would replace the run {run_dir} itself; export to a new folder")
+    check_replaceable(Path(out_dir), overwrite)  # before any work
     checkpoint, chosen_by = select_checkpoint(run_dir, best)
     generator, _ = load_from_run(run_dir, use_ema, checkpoint)
     state = load_checkpoint_state(checkpoint)

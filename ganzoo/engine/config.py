@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,13 +80,14 @@ class TrainConfig:
         checks = [
             (self.steps >= 1, "steps must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
+            (0 < self.lr_g < math.inf and 0 < self.lr_d < math.inf, "learning rates must be finite and > 0"),
             (all(0 <= b < 1 for b in self.betas), "betas must be two values in [0, 1)"),
             (self.d_steps >= 1, "d_steps must be >= 1"),
             (0 <= self.lr_decay_steps <= self.steps, "lr_decay_steps must be between 0 and steps"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (min(self.gp_weight, self.r1_weight, self.weight_clip) >= 0,
-             "gp_weight, r1_weight and weight_clip must be >= 0"),
+            (0 <= min(self.gp_weight, self.r1_weight, self.weight_clip) and
+             max(self.gp_weight, self.r1_weight, self.weight_clip) < math.inf,
+             "gp_weight, r1_weight and weight_clip must be finite and >= 0"),
             (0 <= self.ema < 1, "ema must be in [0, 1) (0 turns it off)"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (self.compile in COMPILE_MODES, f"compile must be one of {', '.join(COMPILE_MODES)}"),

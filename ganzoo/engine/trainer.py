@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,7 @@ class Trainer:
                     images = window_steps * cfg.batch_size * cfg.d_steps * self.world_size
                     record = {"step": self.step, **record, "images_per_s": images / elapsed}
                     self._log(record)
+                    self._refuse_divergence(record)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
                     sums, window_steps, window_start = {}, 0, time.perf_counter()
                 paused = time.perf_counter()  # samples, evaluation and checkpoints are not billed as training
@@ -224,6 +226,7 @@ class Trainer:
                 if self.evaluation is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
                     self.evaluate()
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    self._refuse_divergence()
                     self.save()
                 window_start += time.perf_counter() - paused
         finally:
@@ -233,6 +236,21 @@ class Trainer:
 
             plot_losses(self.run_dir / LOG_FILE, self.run_dir / "loss_curve.png")
         return self.summary()
+
+    def _refuse_divergence(self, record: dict[str, Any] | None = None) -> None:
+        """Stop, writing nothing more, once a logged loss or any network's weights are not finite:
+        a checkpoint of NaN weights would rotate the good ones away."""
+        bad = [k for k, v in (record or {}).items() if isinstance(v, float) and not math.isfinite(v)]
+        if not bad and record is None:
+            params = [p.detach() for p in self.recipe.parameters()]
+            if params and not bool(torch.stack([p.isfinite().all() for p in params]).all()):
+                bad = ["the network weights"]
+        if bad:
+            latest = ckpt.latest_checkpoint(self.run_dir)
+            resume = (f"the last good checkpoint is {latest.name}" if latest is not None
+                      else "no checkpoint was written")
+            raise GanzooError(f"training diverged at step {self.step}: {', '.join(bad)} not finite; {resume}. "
+                              "Lower the learning rates or change the loss, then start a new run")
 
     def _mean_losses(self, sums: dict[str, Tensor], steps: int) -> dict[str, float]:
         """The window's mean of each logged figure (over the ranks too, under torchrun)."""

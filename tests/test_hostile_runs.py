@@ -1,0 +1,73 @@
+"""Hostile input against runs and exports: nothing the user did not ask to replace is lost, and a
+diverging run stops before it writes NaN weights over good checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+TINY = ["--set", "g_hidden=8", "--set", "d_hidden=8", "--set", "latent_dim=4", "--batch-size", "8"]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, mnist_dir):
+    from ganzoo.engine import start_run
+
+    run = tmp_path_factory.mktemp("hostile") / "run"
+    start_run("mlp", mnist_dir, run, settings={"steps": 2, "checkpoint_every": 2, "g_hidden": 8, "d_hidden": 8,
+                                               "latent_dim": 4, "batch_size": 8}, progress=False).fit()
+    return run
+
+
+@pytest.mark.parametrize("target", ["run", "parent"])
+def test_export_over_its_own_run_is_refused(tiny_run, run_ganzoo, one_line_error, target):
+    before = digest(tiny_run.parent)
+    out = tiny_run if target == "run" else tiny_run.parent
+    line = one_line_error(run_ganzoo(["export", str(tiny_run), "-o", str(out), "--overwrite"]))
+    assert "would replace the run" in line
+    assert digest(tiny_run.parent) == before
+
+
+def test_overwrite_replaces_only_a_pretrained_directory(tiny_run, run_ganzoo, one_line_error, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    line = one_line_error(run_ganzoo(["export", str(tiny_run), "-o", str(mine), "--overwrite"]))
+    assert "not a pretrained directory" in line
+    assert (mine / "thesis.tex").read_text() == "years of work"
+    other_run = one_line_error(run_ganzoo(["export", str(tiny_run), "-o", str(tmp_path), "--overwrite"]))
+    assert "not a pretrained directory" in other_run
+    exported = tmp_path / "exported"
+    assert run_ganzoo(["export", str(tiny_run), "-o", str(exported)]).returncode == 0
+    assert run_ganzoo(["export", str(tiny_run), "-o", str(exported), "--overwrite"]).returncode == 0
+
+
+@pytest.mark.parametrize("setting", ["lr_g=Infinity", "lr_d=NaN", "r1_weight=Infinity"])
+def test_non_finite_settings_are_refused_before_anything_is_written(run_ganzoo, one_line_error, mnist_dir,
+                                                                  tmp_path, setting):
+    result = run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o", str(tmp_path / "run"), "--set", setting,
+                         *TINY])
+    assert "finite" in one_line_error(result)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_diverging_run_stops_before_checkpointing_nan_weights(run_ganzoo, one_line_error, mnist_dir, tmp_path):
+    run = tmp_path / "run"
+    result = run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o", str(run), "--steps", "40",
+                         "--set", "lr_g=1e30", "--set", "lr_d=1e30", "--set", "log_every=1",
+                         "--set", "checkpoint_every=1", "--set", "keep_checkpoints=50", "--no-progress", *TINY])
+    line = one_line_error(result)
+    assert "training diverged at step" in line and "not finite" in line
+    checkpoints = sorted((run / "checkpoints").glob("step_*"))
+    for checkpoint in checkpoints:  # every checkpoint that was written holds finite weights
+        assert all(t.isfinite().all() for t in load_file(checkpoint / "model.safetensors").values()), checkpoint
+    step = int(line.split("training diverged at step ")[1].split(":")[0])
+    assert all(int(c.name.split("_")[1]) < step for c in checkpoints)
