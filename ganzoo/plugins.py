@@ -33,6 +33,7 @@ from ganzoo.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "ganzoo"
 CORE_PLUGIN = "ganzoo"
+CORE_DISTRIBUTION = "ganzoo"
 
 
 @dataclass
@@ -181,7 +182,7 @@ def build_zoo() -> Zoo:
     """Load plugins and collect their registrations (use ``get_zoo`` for the cached one)."""
     pm = pluggy.PluginManager("ganzoo")
     pm.add_hookspecs(hookspecs)
-    core = PluginInfo(name=CORE_PLUGIN, module=builtins.__name__, distribution="ganzoo")
+    core = PluginInfo(name=CORE_PLUGIN, module=builtins.__name__, distribution=CORE_DISTRIBUTION)
     core.version = _own_version()
     pm.register(builtins, name=CORE_PLUGIN)
     infos = [core]
@@ -196,7 +197,10 @@ def build_zoo() -> Zoo:
         manager=pm,
     )
     by_name = {info.name: info for info in infos}
-    order = {info.name: i for i, info in enumerate(infos)}
+    # ganzoo's own plugins register first, so a third-party plugin that reuses one of their names
+    # is the one refused (and marked), whatever its entry point is called; the rest by name.
+    first_party = [info for info in infos if info.distribution == CORE_DISTRIBUTION]
+    order = {info.name: i for i, info in enumerate(first_party + [i for i in infos if i not in first_party])}
     for hook_name, (registry, make_entry) in _registrations(zoo).items():
         impls = getattr(pm.hook, hook_name).get_hookimpls()
         for impl in sorted(impls, key=lambda i: order.get(i.plugin_name, len(order))):

@@ -161,3 +161,24 @@ def test_plugin_commands_cannot_replace_core_or_other_plugins_commands(make_plug
     assert a == ["command 'list' was refused: the name is taken by the core; the plugin must rename it"]
     assert b == [a[0], "command 'hello' was refused: the name is taken by plugin 'cmd-a'; "
                        "the plugin must rename it"]
+
+
+def test_a_plugin_reusing_a_first_party_name_is_refused_whatever_it_is_called(make_plugin, plugin_sys_path):
+    """Its entry point sorts before 'dcgan', yet the first-party dcgan and mlp-mnist stay."""
+    plugin_sys_path(make_plugin("a-impostor", textwrap.dedent("""
+        from ganzoo.api import hookimpl
+
+        @hookimpl
+        def register_architectures(register):
+            register("dcgan", "ganzoo.losses:HingeLoss", "not a DCGAN")
+
+        @hookimpl
+        def register_pretrained(register):
+            register("mlp-mnist", repo_id="someone/else", architecture="mlp")
+    """), distribution="ganzoo-impostor"))
+    zoo = build_zoo()
+    assert zoo.architectures.get("dcgan").plugin == "dcgan"
+    assert zoo.pretrained.get("mlp-mnist").plugin == "mlp"
+    impostor = plugin_info(zoo, "a-impostor")
+    assert len(impostor.errors) == 2 and all("registered by both" in e for e in impostor.errors)
+    assert not plugin_info(zoo, "dcgan").errors and not plugin_info(zoo, "mlp").errors
