@@ -131,11 +131,13 @@ def test_train_on_a_corrupt_idx_file(ganzoo, one_line_error, mnist_dir, tmp_path
 
 def test_train_into_an_existing_run_needs_resume(ganzoo, one_line_error, mnist_dir, started_run, tmp_path):
     before = (started_run / "run.json").read_bytes()
+    files = sorted(p.name for p in started_run.iterdir())
+    assert "run.json" in files
     line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", str(started_run),
                                  "--steps", "2", cwd=tmp_path))
     assert "--resume" in line
     assert (started_run / "run.json").read_bytes() == before
-    assert sorted(p.name for p in started_run.iterdir()) == ["run.json"]
+    assert sorted(p.name for p in started_run.iterdir()) == files
 
 
 def test_train_malformed_set(ganzoo, one_line_error, mnist_dir, tmp_path):

@@ -71,3 +71,36 @@ def test_a_diverging_run_stops_before_checkpointing_nan_weights(run_ganzoo, one_
         assert all(t.isfinite().all() for t in load_file(checkpoint / "model.safetensors").values()), checkpoint
     step = int(line.split("training diverged at step ")[1].split(":")[0])
     assert all(int(c.name.split("_")[1]) < step for c in checkpoints)
+
+
+def test_one_training_per_run_directory_and_a_killed_one_does_not_block_resume(tmp_path, mnist_dir, run_ganzoo,
+                                                                               one_line_error):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "ganzoo", "train", "mlp", "--data", str(mnist_dir), "-o", str(run),
+            "--steps", "100000", "--set", "checkpoint_every=5", "--no-progress", *TINY]
+    first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not list((run / "checkpoints").glob("step_*")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list((run / "checkpoints").glob("step_*")), "the first run wrote no checkpoint"
+        second = one_line_error(run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", "3"]))
+        assert f"is being trained by process {first.pid}" in second
+        log = (run / "log.jsonl").read_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert (run / "log.jsonl").read_text().startswith(log[: len(log) // 2])  # nobody else wrote into it
+    latest = max(int(p.name.split("_")[1]) for p in (run / "checkpoints").glob("step_*"))
+    resumed = run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", str(latest + 2), "--no-progress"])
+    assert resumed.returncode == 0, resumed.stderr  # the dead process's lock did not block it
+    assert (run / "checkpoints" / f"step_{latest + 2:08d}").is_dir()

@@ -18,6 +18,7 @@ from ganzoo.data.dataset import ImageDataset
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import distributed
 from ganzoo.engine.config import TrainConfig
+from ganzoo.engine.lock import LOCK_FILE, RunLock, is_main_process
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ArtifactError, DataError, GanzooError
 from ganzoo.fileio import atomic_write_text
@@ -143,18 +144,26 @@ def start_run(
     its bench adapter's ``make_data``; resume such a run with the same ``data``). Under torchrun every process
     calls it; rank 0 writes the run directory."""
     run_dir = Path(run_dir)
-    if (run_dir / RUN_FILE).exists():
-        raise GanzooError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
+    _check_new_run_dir(run_dir)
     arch = get_architecture(architecture)
     model_values, train_config = resolve_settings(arch, settings or {})
-    in_memory = not isinstance(data, (str, Path))
-    dataset = data if in_memory else arch.load_training_data(
-        data, dataset_name=dataset_name, image_size=_requested_size(arch, model_values), settings=model_values)
-    model_values = fit_config_to_data(arch, model_values, dataset)
-    model_config = arch.make_config(model_values)
-    trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+    created = not run_dir.exists()
+    lock = _lock_new_run_dir(run_dir) if is_main_process() else None
+    try:
+        in_memory = not isinstance(data, (str, Path))
+        dataset = data if in_memory else arch.load_training_data(
+            data, dataset_name=dataset_name, image_size=_requested_size(arch, model_values), settings=model_values)
+        model_values = fit_config_to_data(arch, model_values, dataset)
+        model_config = arch.make_config(model_values)
+        trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+            (run_dir / LOCK_FILE).unlink(missing_ok=True)
+            if created and not any(run_dir.iterdir()):
+                run_dir.rmdir()  # a refused start leaves nothing behind
+        raise
+    trainer.run_lock = lock
     if trainer.dist is not None:
         trainer.dist.barrier()  # every rank has checked run_dir before rank 0 writes into it
     if not trainer.is_main:
@@ -170,6 +179,28 @@ def start_run(
     }
     atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer
+
+
+def _check_new_run_dir(run_dir: Path) -> None:
+    if (run_dir / RUN_FILE).exists():
+        raise GanzooError(f"{run_dir} already holds a run; pass --resume to continue it or pick another -o")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GanzooError(f"{run_dir} is a file; -o names the run directory to create")
+    if run_dir.exists() and any(p.name != LOCK_FILE for p in run_dir.iterdir()):
+        raise GanzooError(f"{run_dir} exists and is not empty; pick another -o")
+
+
+def _lock_new_run_dir(run_dir: Path) -> RunLock:
+    """Lock ``run_dir`` (created if needed), then check again under the lock that it is free:
+    two ``ganzoo train`` started at once into one folder cannot both pass."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(run_dir).acquire()
+    try:
+        _check_new_run_dir(run_dir)
+    except GanzooError:
+        lock.release()
+        raise
+    return lock
 
 
 def _make_trainer(arch, model_config, train_config, dataset, run_dir, progress) -> Trainer:
@@ -223,6 +254,7 @@ def resume_run(
     """A Trainer that continues the run in ``run_dir`` from its latest checkpoint."""
     run_dir = Path(run_dir)
     record = read_run(run_dir)
+    lock = RunLock(run_dir).acquire() if is_main_process() else None
     group, _ = distributed.setup(record["train_config"].get("device", "auto"))
     if group is None or group.is_main:
         ckpt.remove_partial_checkpoints(run_dir)
@@ -242,6 +274,7 @@ def resume_run(
                                           image_size=record["model_config"].get("image_size"),
                                           settings=record["model_config"])
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+    trainer.run_lock = lock
     if latest is not None:
         trainer.load(latest)
     elif trainer.is_main:  # killed before its first checkpoint: start over, dropping the old log lines

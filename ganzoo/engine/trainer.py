@@ -40,6 +40,10 @@ class Trainer:
     logs, sample grids, evaluations and checkpoints (``ganzoo.engine.distributed``).
     """
 
+    run_lock: Any = None
+    """The run directory's ``ganzoo.engine.lock.RunLock`` (set by start_run/resume_run), released
+    when ``fit`` ends."""
+
     def __init__(
         self,
         recipe: Recipe,
@@ -231,6 +235,8 @@ class Trainer:
                 window_start += time.perf_counter() - paused
         finally:
             bar.close()
+            if self.run_lock is not None:  # the run directory is free for a resume
+                self.run_lock.release()
         if self.is_main:
             from ganzoo.engine.plots import plot_losses
 
