@@ -17,6 +17,11 @@ from ganzoo.cli_measure import bench, eval_command
 from ganzoo.errors import GanzooError
 from ganzoo.settings import parse_key_values
 
+MAX_GRID = 4096
+"""Most images ``ganzoo sample`` draws into one grid (64 x 64 tiles of 64 px: a 16-megapixel PNG)."""
+SAMPLE_BATCH = 256
+"""Images per generator forward pass when sampling (bounds memory, not the result)."""
+
 
 class UsageProblem(click.ClickException):
     """A GanzooError shown as one line, exit code 2."""
@@ -238,8 +243,9 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     """Sample a grid of images from MODEL: a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
     a pretrained directory or a training run. Image-to-image models translate --input
     (a file, written to -o; or a folder, written as PNGs into the folder -o)."""
-    if num < 1:
-        raise GanzooError("-n must be at least 1")
+    if not 1 <= num <= MAX_GRID:
+        raise GanzooError(f"-n must be between 1 and {MAX_GRID} (one grid image); for more images, sample "
+                          "several grids with different --seed")
     import torch
 
     from ganzoo.devices import resolve_device
@@ -270,7 +276,8 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
             raise GanzooError(f"label {label} is out of range: {model} has classes 0 to {classes - 1}")
         else:
             labels = torch.full((num,), label, dtype=torch.long)
-    images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels)
+    images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels,
+                                batch_size=SAMPLE_BATCH)
     save_image(make_grid(images, nrow=nrow), out)
     click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
 

@@ -40,8 +40,9 @@ def save_image(image: Image.Image, path: str | Path) -> Path:
     return path
 
 
-IMAGE_READ_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError)
-"""What PIL raises for a file that is not a readable image."""
+IMAGE_READ_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
+"""What PIL raises for a file that is not a readable image (including one too large to decode:
+PIL's decompression-bomb guard, over about 179 million pixels)."""
 
 
 def open_image(path: str | Path) -> Image.Image:

@@ -89,8 +89,10 @@ class Generator(nn.Module):
         seed: int | None = None,
         z: Tensor | None = None,
         labels: Tensor | None = None,
+        batch_size: int | None = None,
     ) -> Tensor:
-        """Sample ``n`` images in eval mode without gradients (``seed`` makes it repeatable)."""
+        """Sample ``n`` images in eval mode without gradients (``seed`` makes it repeatable).
+        ``batch_size`` bounds the images per forward pass (the same images, less memory)."""
         was_training = self.training
         self.eval()
         try:
@@ -101,12 +103,17 @@ class Generator(nn.Module):
                 else:
                     rng.seed()
                 z = self.sample_latent(n, generator=rng, device=torch.device("cpu"))
-            z = z.to(self.device)
-            if self.num_classes is not None:
-                if labels is None:
-                    raise GanzooError("this generator is conditional: give labels")
-                return self(z, labels.to(self.device))
-            return self(z)
+            if self.num_classes is not None and labels is None:
+                raise GanzooError("this generator is conditional: give labels")
+            step = batch_size or len(z)
+            out = []
+            for start in range(0, len(z), step):
+                chunk = z[start:start + step].to(self.device)
+                if self.num_classes is not None:
+                    out.append(self(chunk, labels[start:start + step].to(self.device)))
+                else:
+                    out.append(self(chunk))
+            return out[0] if len(out) == 1 else torch.cat(out)
         finally:
             self.train(was_training)
 

@@ -105,7 +105,7 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Non
                 info.errors.append(refusal)
                 continue
             pm.register(module, name=ep.name)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take ganzoo down
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not take ganzoo down
             info.errors.append(f"could not load: {_describe(exc)}")
             continue
         info.errors += _unknown_hooks(pm, module)
@@ -213,7 +213,7 @@ def build_zoo() -> Zoo:
 
             try:
                 impl.function(register=register)
-            except Exception as exc:  # noqa: BLE001 - isolate each plugin
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolate each plugin
                 info.errors.append(f"{hook_name} failed: {_describe(exc)}")
     for impl in pm.hook.register_commands.get_hookimpls():
         by_name[impl.plugin_name].hooks.append("register_commands")
@@ -230,7 +230,7 @@ def add_plugin_commands(zoo: Zoo, cli: Any) -> None:
         before = dict(cli.commands)
         try:
             impl.function(cli=cli)
-        except Exception as exc:  # noqa: BLE001 - isolate each plugin
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolate each plugin
             info.errors.append(f"register_commands failed: {_describe(exc)}")
         added = {name: command for name, command in cli.commands.items() if before.get(name) is not command}
         cli.commands.clear()

@@ -23,10 +23,12 @@ class SkippedImagesWarning(UserWarning):
 
 
 def image_files(root: Path) -> list[Path]:
+    """The regular files under ``root`` with an image extension (a named pipe, a socket or a
+    device with such a name is left out: reading one would block or never end)."""
     files = []
     for directory, _, names in os.walk(root):
         files += [Path(directory) / n for n in names if n.lower().endswith(EXTENSIONS)]
-    return sorted(files)
+    return sorted(f for f in files if f.is_file())
 
 
 def has_images(root: Path) -> bool:

@@ -1,0 +1,64 @@
+"""Hostile input the CLI reads: oversized images, special files, bad devices, huge grids and
+plugins that exit at import. Each is one line (exit 2) or is skipped, never a hang or a traceback."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganzoo.data.folder import image_files
+from ganzoo.devices import resolve_device
+from ganzoo.errors import GanzooError
+
+
+def test_a_decompression_bomb_as_input_is_one_line(tmp_path, run_ganzoo, one_line_error):
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (20000, 20000)).save(bomb, optimize=False)  # 400 Mpx: over PIL's guard
+    line = one_line_error(run_ganzoo(["sample", "cyclegan-summer2winter", "--input", str(bomb),
+                                      "-o", str(tmp_path / "out.png")]))
+    assert "cannot read image" in line and "decompression bomb" in line.lower()
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_named_pipe_with_an_image_name_is_not_read(tmp_path):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "real.png")
+    os.mkfifo(tmp_path / "trap.png")
+    assert image_files(tmp_path) == [tmp_path / "real.png"]  # listing returns; nothing opens the pipe
+
+
+@pytest.mark.parametrize("name", ["cpu:7", "cuda:99", "tpu", "banana"])
+def test_devices_that_do_not_exist_are_refused(name):
+    with pytest.raises(GanzooError, match="device"):
+        resolve_device(name)
+    assert resolve_device("cpu") == torch.device("cpu") and resolve_device("cpu:0") == torch.device("cpu:0")
+
+
+def test_a_huge_grid_is_refused_at_once(tmp_path, run_ganzoo, one_line_error):
+    line = one_line_error(run_ganzoo(["sample", "dcgan-celeba", "-n", "100000", "-o", str(tmp_path / "g.png")]))
+    assert "-n must be between 1 and 4096" in line
+
+
+def test_generate_in_batches_gives_the_same_images():
+    from ganzoo.hub import load_pretrained
+
+    for name in ("dcgan-mnist", "cgan-mnist"):
+        generator = load_pretrained(name)
+        labels = torch.arange(10).repeat(3) if generator.num_classes else None
+        whole = generator.generate(30, seed=3, labels=labels)
+        assert torch.allclose(whole, generator.generate(30, seed=3, labels=labels, batch_size=7), atol=1e-6)
+
+
+def test_a_plugin_that_exits_at_import_takes_nothing_down(make_plugin, plugin_sys_path, run_ganzoo):
+    root = make_plugin("quitter", textwrap.dedent("""
+        import sys
+        sys.exit(3)
+    """))
+    result = run_ganzoo(["plugins"], env={"PYTHONPATH": str(root), "GANZOO_PLUGINS": None})
+    assert result.returncode == 0, result.stderr
+    assert "quitter: could not load: SystemExit: 3" in result.stdout
+    assert "dcgan" in result.stdout
