@@ -204,6 +204,8 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
                               f"--data may be given (got {', '.join(chosen)})")
         trainer = resume_run(run_dir, steps=steps, data=data, progress=progress)
         if trainer.is_main:
+            for warning in trainer.resume_warnings:
+                click.echo(f"warning: {warning}", err=True)
             click.echo(f"resuming {run_dir} at step {trainer.step}", err=True)
     else:
         if data is None:

@@ -104,3 +104,37 @@ def test_one_training_per_run_directory_and_a_killed_one_does_not_block_resume(t
     resumed = run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", str(latest + 2), "--no-progress"])
     assert resumed.returncode == 0, resumed.stderr  # the dead process's lock did not block it
     assert (run / "checkpoints" / f"step_{latest + 2:08d}").is_dir()
+
+
+def test_a_corrupt_checkpoint_is_never_loaded_and_resume_falls_back(tmp_path, mnist_dir, run_ganzoo,
+                                                                    one_line_error):
+    run = tmp_path / "run"
+    trained = run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o", str(run), "--steps", "4",
+                          "--set", "checkpoint_every=2", "--no-progress", *TINY])
+    assert trained.returncode == 0, trained.stderr
+    newest = run / "checkpoints" / "step_00000004" / "model.safetensors"
+    data = bytearray(newest.read_bytes())
+    data[-100] ^= 0xFF  # a flipped byte inside a tensor: still valid safetensors
+    newest.write_bytes(bytes(data))
+
+    line = one_line_error(run_ganzoo(["export", str(run), "-o", str(tmp_path / "out")]))
+    assert "step_00000004 is corrupt: model.safetensors does not match its sha256" in line
+    assert not (tmp_path / "out").exists()
+
+    resumed = run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", "6", "--no-progress"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert "warning: checkpoint" in resumed.stderr and "resuming from step_00000002" in resumed.stderr
+    assert "resuming" in resumed.stderr and "at step 2" in resumed.stderr
+    assert run_ganzoo(["export", str(run), "-o", str(tmp_path / "out")]).returncode == 0  # step 6, intact
+
+
+def test_resume_with_every_checkpoint_corrupt_is_one_line(tmp_path, mnist_dir, run_ganzoo, one_line_error):
+    run = tmp_path / "run"
+    assert run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o", str(run), "--steps", "2",
+                       "--set", "checkpoint_every=2", "--no-progress", *TINY]).returncode == 0
+    state = run / "checkpoints" / "step_00000002" / "trainer.pt"
+    data = bytearray(state.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    state.write_bytes(bytes(data))
+    line = one_line_error(run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", "4"]))
+    assert "trainer.pt does not match its sha256" in line and "no intact checkpoint" in line

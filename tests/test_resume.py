@@ -243,7 +243,7 @@ def _kill_resume_and_compare(tmp_path, mnist_dir, run_dir, ref_dir, ref, log_ref
     # The checkpoint the run resumes from is complete. (An older one can be half-deleted if the
     # kill lands while the rotation deletes it in place, so only the latest is checked here.)
     latest_dir = ckpts / f"step_{latest:08d}"
-    assert sorted(p.name for p in latest_dir.iterdir()) == ["model.safetensors", "trainer.pt"]
+    assert sorted(p.name for p in latest_dir.iterdir()) == ["checksums.json", "model.safetensors", "trainer.pt"]
     checksums = {s: sha256(ckpts / f"step_{s:08d}" / "model.safetensors") for s in steps_left
                  if (ckpts / f"step_{s:08d}" / "model.safetensors").is_file()}
     assert latest in checksums

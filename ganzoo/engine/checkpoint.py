@@ -3,11 +3,14 @@
 A checkpoint directory ``checkpoints/step_00001000/`` holds ``model.safetensors`` (every
 network and the EMA copy) and ``trainer.pt`` (optimizer, scaler and RNG states, the step), read
 back with ``torch.load(weights_only=True)``. A kill at any moment leaves either the previous
-complete checkpoints or the new one, never half of one.
+complete checkpoints or the new one, never half of one. ``checksums.json`` holds the sha256 of
+both files; every load verifies it, so flipped bytes are an error, never a silent resume
+(checkpoints written before it existed load unverified).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
@@ -19,11 +22,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganzoo.errors import ArtifactError
-from ganzoo.fileio import atomic_directory, remove_directory
+from ganzoo.fileio import atomic_directory, remove_directory, sha256_of
 
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 WEIGHTS = "model.safetensors"
 STATE = "trainer.pt"
+CHECKSUMS = "checksums.json"
 
 
 def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -74,6 +78,7 @@ def save_checkpoint(
     with atomic_directory(final) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp / WEIGHTS)
         torch.save(state, tmp / STATE)
+        (tmp / CHECKSUMS).write_text(json.dumps({name: sha256_of(tmp / name) for name in (WEIGHTS, STATE)}) + "\n")
     for old_step, old in list_checkpoints(run_dir)[:-keep]:
         if old_step not in protect:
             remove_directory(old)
@@ -89,7 +94,36 @@ def remove_partial_checkpoints(run_dir: Path) -> None:
                 shutil.rmtree(child, ignore_errors=True)
 
 
+def verify_checkpoint(path: Path, name: str | None = None) -> None:
+    """Check ``name`` (default: both files) of checkpoint ``path`` against its checksums.json;
+    an ``ArtifactError`` on a mismatch. A checkpoint without checksums passes unverified."""
+    listed = Path(path) / CHECKSUMS
+    if not listed.is_file():
+        return
+    try:
+        expected = json.loads(listed.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"checkpoint {path} has an unreadable {CHECKSUMS}: {exc}") from None
+    for file in ([name] if name else [WEIGHTS, STATE]):
+        if sha256_of(Path(path) / file) != expected.get(file):
+            raise ArtifactError(f"checkpoint {path} is corrupt: {file} does not match its sha256 in {CHECKSUMS}")
+
+
+def latest_intact_checkpoint(run_dir: Path) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint that verifies, and why each newer one was passed over."""
+    passed_over = []
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            verify_checkpoint(path)
+        except ArtifactError as exc:
+            passed_over.append(str(exc))
+            continue
+        return path, passed_over
+    return None, passed_over
+
+
 def load_checkpoint_weights(path: Path) -> dict[str, torch.Tensor]:
+    verify_checkpoint(path, WEIGHTS)
     try:
         return load_file(Path(path) / WEIGHTS)
     except (SafetensorError, OSError) as exc:
@@ -97,6 +131,7 @@ def load_checkpoint_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load_checkpoint_state(path: Path) -> dict[str, Any]:
+    verify_checkpoint(path, STATE)
     try:
         return torch.load(Path(path) / STATE, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable state is the same problem

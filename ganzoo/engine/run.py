@@ -260,7 +260,9 @@ def resume_run(
         ckpt.remove_partial_checkpoints(run_dir)
     if group is not None:
         group.barrier()
-    latest = ckpt.latest_checkpoint(run_dir)
+    latest, passed_over = ckpt.latest_intact_checkpoint(run_dir)
+    if passed_over and latest is None:
+        raise ArtifactError(f"{passed_over[0]}; no intact checkpoint is left to resume from, so start a new run")
     arch = get_architecture(record["architecture"])
     model_config = arch.make_config(record["model_config"])
     train_values = dict(record["train_config"])
@@ -275,6 +277,8 @@ def resume_run(
                                           settings=record["model_config"])
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     trainer.run_lock = lock
+    trainer.resume_warnings = [f"{reason}; resuming from {latest.name}, the newest intact one"
+                               for reason in passed_over]
     if latest is not None:
         trainer.load(latest)
     elif trainer.is_main:  # killed before its first checkpoint: start over, dropping the old log lines
