@@ -184,26 +184,30 @@ def save_pretrained(
         "dataset": dataset or {},
         "notes": notes,
     }
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_directory(out_dir) as tmp:
-        save_file(tensors, tmp / WEIGHTS)
-        (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-        if samples is None:
-            if generator.latent_dim is None:
-                raise ArtifactError("an image-to-image generator needs a samples grid to export; "
-                                    "train until the run has written one")
-            labels, nrow = None, 8
-            if generator.num_classes:
-                from ganzoo.interfaces import class_rows
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_directory(out_dir) as tmp:
+            save_file(tensors, tmp / WEIGHTS)
+            (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+            if samples is None:
+                if generator.latent_dim is None:
+                    raise ArtifactError("an image-to-image generator needs a samples grid to export; "
+                                        "train until the run has written one")
+                labels, nrow = None, 8
+                if generator.num_classes:
+                    from ganzoo.interfaces import class_rows
 
-                labels = class_rows(generator.num_classes, 80)
-                nrow = len(labels) // generator.num_classes
-            images = generator.generate(64 if labels is None else len(labels), seed=sample_seed, labels=labels)
-            samples = make_grid(images, nrow=nrow)
-        save_image(samples, tmp / SAMPLES)
-        (tmp / CARD).write_text(render_card(out_dir.name, config))
-        umask = os.umask(0)
-        os.umask(umask)
-        for file in tmp.iterdir():  # safetensors writes 0600; a published model is world-readable
-            file.chmod(0o666 & ~umask)
+                    labels = class_rows(generator.num_classes, 80)
+                    nrow = len(labels) // generator.num_classes
+                images = generator.generate(64 if labels is None else len(labels), seed=sample_seed, labels=labels)
+                samples = make_grid(images, nrow=nrow)
+            save_image(samples, tmp / SAMPLES)
+            (tmp / CARD).write_text(render_card(out_dir.name, config))
+            umask = os.umask(0)
+            os.umask(umask)
+            for file in tmp.iterdir():  # safetensors writes 0600; a published model is world-readable
+                file.chmod(0o666 & ~umask)
+    except OSError as exc:  # e.g. a full disk: atomic_directory left any earlier export untouched
+        raise ArtifactError(f"could not write {out_dir}: {exc.strerror or exc}; free space or choose "
+                            "another -o") from None
     return out_dir

@@ -6,6 +6,7 @@ need them, so ``ganzoo --help``, ``ganzoo list`` and ``ganzoo plugins`` start fa
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -215,12 +216,41 @@ def train(architecture: str, data: Path | None, dataset_name: str | None, run_di
         trainer = start_run(architecture, data, run_dir, dataset_name=dataset_name,
                             settings=chosen, progress=progress)
     try:
-        summary = trainer.fit()
+        with _interrupts_say_how_to_resume(trainer, architecture, run_dir):
+            summary = trainer.fit()
     finally:
         distributed.shutdown()
     if trainer.is_main:
         click.echo(f"trained {summary['steps']} steps, {summary['images_seen']:,} images seen, "
                    f"{summary['train_seconds']}s on {summary['hardware']}; run in {run_dir}")
+
+
+@contextlib.contextmanager
+def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path):
+    """Ctrl-C (exit 130) and SIGTERM (exit 143) end training with one line naming the last
+    checkpoint and the command that resumes from it."""
+    import signal
+
+    from ganzoo.engine.checkpoint import latest_checkpoint
+
+    terminated: list[int] = []
+
+    def terminate(signum: int, frame: Any) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        if trainer.is_main:
+            latest = latest_checkpoint(run_dir)
+            where = f"the last checkpoint is {latest.name}" if latest else "no checkpoint was written yet"
+            click.echo(f"interrupted at step {trainer.step}; {where}; continue with: "
+                       f"ganzoo train {architecture} -o {run_dir} --resume", err=True)
+        raise SystemExit(143 if terminated else 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command()

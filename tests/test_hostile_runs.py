@@ -138,3 +138,70 @@ def test_resume_with_every_checkpoint_corrupt_is_one_line(tmp_path, mnist_dir, r
     state.write_bytes(bytes(data))
     line = one_line_error(run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", "4"]))
     assert "trainer.pt does not match its sha256" in line and "no intact checkpoint" in line
+
+
+def test_resume_to_fewer_steps_than_done_is_refused(tiny_run, run_ganzoo, one_line_error):
+    before = (tiny_run / "run.json").read_bytes()
+    line = one_line_error(run_ganzoo(["train", "mlp", "-o", str(tiny_run), "--resume", "--steps", "1"]))
+    assert "already at step 2" in line
+    assert (tiny_run / "run.json").read_bytes() == before
+
+
+def test_an_unwritable_run_directory_is_one_line(tmp_path, mnist_dir, run_ganzoo, one_line_error):
+    (tmp_path / "a-file").write_text("x")
+    line = one_line_error(run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o", str(tmp_path / "a-file" / "run"),
+                                      *TINY]))
+    assert "cannot write the run directory" in line
+    assert "is a file" in one_line_error(run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o",
+                                                     str(tmp_path / "a-file"), *TINY]))
+
+
+@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_run_says_how_to_resume(tmp_path, mnist_dir, signame, code):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "ganzoo", "train", "mlp", "--data", str(mnist_dir), "-o", str(run),
+                                "--steps", "1000000", "--set", "checkpoint_every=5", "--no-progress", *TINY],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not list((run / "checkpoints").glob("step_*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(getattr(signal, signame))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == code, err
+    assert "Traceback" not in err
+    (line,) = [l for l in err.splitlines() if l.startswith("interrupted at step")]
+    assert "the last checkpoint is step_" in line and f"ganzoo train mlp -o {run} --resume" in line
+
+
+def test_a_full_disk_during_a_checkpoint_loses_nothing(tmp_path, mnist_dir, monkeypatch):
+    import errno
+
+    from ganzoo.engine import checkpoint as ckpt
+    from ganzoo.engine import start_run
+    from ganzoo.errors import GanzooError
+
+    run = tmp_path / "run"
+    trainer = start_run("mlp", mnist_dir, run, settings={"steps": 4, "checkpoint_every": 2, "g_hidden": 8,
+                                                         "d_hidden": 8, "latent_dim": 4, "batch_size": 8},
+                        progress=False)
+    real_save = ckpt.save_file
+    calls = []
+
+    def save_then_fill_the_disk(tensors, path):
+        calls.append(path)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(tensors, path)
+
+    monkeypatch.setattr(ckpt, "save_file", save_then_fill_the_disk)
+    with pytest.raises(GanzooError, match="No space left on device; step_00000002 is the last complete one"):
+        trainer.fit()
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step_00000002"]  # no half-written one
+    ckpt.verify_checkpoint(run / "checkpoints" / "step_00000002")

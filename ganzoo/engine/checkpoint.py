@@ -43,6 +43,11 @@ def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def checkpoint_step(path: Path) -> int:
+    """The step of checkpoint directory ``path`` (``step_00001000`` -> 1000)."""
+    return int(_STEP_DIR.match(Path(path).name).group(1))
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     found = list_checkpoints(run_dir)
     return found[-1][1] if found else None

@@ -193,8 +193,12 @@ def _check_new_run_dir(run_dir: Path) -> None:
 def _lock_new_run_dir(run_dir: Path) -> RunLock:
     """Lock ``run_dir`` (created if needed), then check again under the lock that it is free:
     two ``ganzoo train`` started at once into one folder cannot both pass."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(run_dir).acquire()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(run_dir).acquire()
+    except OSError as exc:
+        raise GanzooError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}; "
+                          "choose a writable -o") from None
     try:
         _check_new_run_dir(run_dir)
     except GanzooError:
@@ -263,6 +267,10 @@ def resume_run(
     latest, passed_over = ckpt.latest_intact_checkpoint(run_dir)
     if passed_over and latest is None:
         raise ArtifactError(f"{passed_over[0]}; no intact checkpoint is left to resume from, so start a new run")
+    done = ckpt.checkpoint_step(latest) if latest is not None else 0
+    if steps is not None and steps < done:
+        raise GanzooError(f"{run_dir} is already at step {done}; --steps is the total to train to, so give "
+                          f"more than {done} (or leave it out)")
     arch = get_architecture(record["architecture"])
     model_config = arch.make_config(record["model_config"])
     train_values = dict(record["train_config"])

@@ -337,8 +337,14 @@ class Trainer:
             "rng_ranks": [{"cpu": cpu, "cuda": cuda} for cpu, cuda in ranks],
             "summary": self.summary(),
         }
-        return ckpt.save_checkpoint(self.run_dir, self.step, tensors, state,
-                                    self.config.keep_checkpoints, protect=self._best_steps())
+        try:
+            return ckpt.save_checkpoint(self.run_dir, self.step, tensors, state,
+                                        self.config.keep_checkpoints, protect=self._best_steps())
+        except OSError as exc:  # e.g. a full disk: the earlier checkpoints are untouched
+            latest = ckpt.latest_checkpoint(self.run_dir)
+            kept = f"{latest.name} is the last complete one" if latest else "no checkpoint is complete"
+            raise GanzooError(f"could not write the step-{self.step} checkpoint in {self.run_dir}: "
+                              f"{exc.strerror or exc}; {kept}; free space, then --resume") from None
 
     def _best_steps(self) -> set[int]:
         """The step of the best-scoring checkpoint by ``keep_best`` (this one included), read
