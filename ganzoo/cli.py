@@ -235,11 +235,12 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 
     terminated: list[int] = []
 
-    def terminate(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: Any) -> None:
         terminated.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # Both installed explicitly: a process started in the background inherits SIGINT ignored.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     except KeyboardInterrupt:
@@ -248,9 +249,10 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
             where = f"the last checkpoint is {latest.name}" if latest else "no checkpoint was written yet"
             click.echo(f"interrupted at step {trainer.step}; {where}; continue with: "
                        f"ganzoo train {architecture} -o {run_dir} --resume", err=True)
-        raise SystemExit(143 if terminated else 130) from None
+        raise SystemExit(143 if terminated and terminated[0] == signal.SIGTERM else 130) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @cli.command()

@@ -217,8 +217,10 @@ def test_export_refuses_a_non_empty_directory(run_dir, exported, tmp_path):
 
 
 def test_export_overwrite_replaces(run_dir, exported, tmp_path):
+    """--overwrite replaces a pretrained directory whole (what else it may replace: test_hostile_runs)."""
     target = tmp_path / "taken"
     target.mkdir()
+    (target / "config.json").write_text("{}")
     (target / "mine.txt").write_text("old")
     (target / "model.safetensors").write_bytes(b"old weights")
     out = export_run(run_dir, target, overwrite=True)
