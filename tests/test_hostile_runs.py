@@ -169,11 +169,16 @@ def test_an_interrupted_run_says_how_to_resume(tmp_path, mnist_dir, signame, cod
                                 "--steps", "1000000", "--set", "checkpoint_every=5", "--no-progress", *TINY],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.monotonic() + 120
-    while not list((run / "checkpoints").glob("step_*")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    process.send_signal(getattr(signal, signame))
-    _, err = process.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((run / "checkpoints").glob("step_*")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        process.send_signal(getattr(signal, signame))
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # never leave a training process behind
+            process.kill()
+            process.wait()
     assert process.returncode == code, err
     assert "Traceback" not in err
     (line,) = [l for l in err.splitlines() if l.startswith("interrupted at step")]
