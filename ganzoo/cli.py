@@ -39,6 +39,9 @@ class GanzooGroup(click.Group):
             return super().invoke(ctx)
         except GanzooError as exc:
             raise UsageProblem(str(exc)) from None
+        except click.UsageError as exc:  # click's own (missing arguments, bad values): the same one line
+            where = f"; see {exc.ctx.command_path} --help" if exc.ctx is not None else ""
+            raise UsageProblem(exc.format_message().rstrip(".") + where) from None
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:

@@ -62,3 +62,14 @@ def test_a_plugin_that_exits_at_import_takes_nothing_down(make_plugin, plugin_sy
     assert result.returncode == 0, result.stderr
     assert "quitter: could not load: SystemExit: 3" in result.stdout
     assert "dcgan" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["train"], ["ARCHITECTURE", "see ganzoo train --help"]),
+    (["sample", "mlp-mnist", "-n", "many"], ["'many' is not a valid integer", "see ganzoo sample --help"]),
+    (["no-such-command"], ["no-such-command"]),
+    (["plugins", "--bogus"], ["--bogus", "see ganzoo plugins --help"]),
+])
+def test_click_usage_errors_are_one_line_like_every_other(run_ganzoo, one_line_error, args, says):
+    line = one_line_error(run_ganzoo(args))  # exit 2, "error: ...", no usage block
+    assert all(part in line for part in says), line
