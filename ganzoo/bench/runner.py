@@ -195,7 +195,8 @@ def bench_generator_sampling(name: str, options: BenchOptions, device: torch.dev
     setup = resolve_setup(name, options.settings, None, str(device), options.seed)
     torch.manual_seed(options.seed)
     generator = setup.arch.build_generator(setup.model_config()).to(device)
-    result = sampling_sweep(generator, lambda n: bench_adapter(setup.arch).sampling_inputs(generator, n, device), device,
+    adapter = bench_adapter(setup.arch)
+    result = sampling_sweep(generator, lambda n: adapter.sampling_inputs(generator, n, device), device,
                             sizes=options.sample_sizes, log=lambda line: log(line))
     result["params"] = sum(p.numel() for p in generator.parameters())
     return result
@@ -210,10 +211,10 @@ def bench_pretrained(entry: Any, device: torch.device, options: BenchOptions, lo
     record: dict[str, Any] = {"model": entry.name, "architecture": entry.architecture, "plugin": entry.plugin}
     try:
         generator = load_pretrained(entry.name, device=str(device), options=HubOptions(offline=True))
-        arch = get_architecture(entry.architecture)
+        adapter = bench_adapter(get_architecture(entry.architecture))
         record["source"] = generator.source.describe()
         record["params"] = sum(p.numel() for p in generator.parameters())
-        record["sampling"] = sampling_sweep(generator, lambda n: bench_adapter(arch).sampling_inputs(generator, n, device),
+        record["sampling"] = sampling_sweep(generator, lambda n: adapter.sampling_inputs(generator, n, device),
                                             device, sizes=options.sample_sizes, log=log)
         record["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - e.g. not bundled and not in the cache

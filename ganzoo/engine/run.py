@@ -285,8 +285,8 @@ def resume_run(
                                           settings=record["model_config"])
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     trainer.run_lock = lock
-    trainer.resume_warnings = [f"{reason}; resuming from {latest.name}, the newest intact one"
-                               for reason in passed_over]
+    trainer.resume_warnings = tuple(f"{reason}; resuming from {latest.name}, the newest intact one"
+                                    for reason in passed_over)
     if latest is not None:
         trainer.load(latest)
     elif trainer.is_main:  # killed before its first checkpoint: start over, dropping the old log lines

@@ -40,7 +40,7 @@ class Trainer:
     logs, sample grids, evaluations and checkpoints (``ganzoo.engine.distributed``).
     """
 
-    resume_warnings: list[str] = []
+    resume_warnings: tuple[str, ...] = ()
     """Why a resume passed over newer checkpoints (corrupt ones), for the CLI to show."""
     run_lock: Any = None
     """The run directory's ``ganzoo.engine.lock.RunLock`` (set by start_run/resume_run), released
