@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -463,6 +464,12 @@ def _add_plugin_commands() -> None:
     add_plugin_commands(get_zoo(), cli)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as the CLI prints them: ``warning: <message>``, without the source line."""
+    return f"warning: {message}\n"
+
+
 def main() -> None:
+    warnings.formatwarning = _one_line_warning
     _add_plugin_commands()
     cli(prog_name="ganzoo")

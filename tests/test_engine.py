@@ -380,6 +380,7 @@ def test_chosen_metrics_are_logged_every_k_steps(tiny_run, tmp_path):
 @pytest.mark.parametrize("settings, message", [
     ({"eval_metrics": "swdd"}, "unknown metric 'swdd'; did you mean 'swd'?"),
     ({"eval_metrics": "tstr"}, "tstr needs a class-conditional model"),
+    ({"eval_metrics": "sr"}, "sr measures image-to-image models, and this generator samples from noise"),
 ])
 def test_bad_training_metrics_fail_before_training(tiny_run, tmp_path, settings, message):
     with pytest.raises(GanzooError, match=re.escape(message)):

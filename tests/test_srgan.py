@@ -257,3 +257,59 @@ def test_resume_reads_the_data_at_the_runs_own_crop(hr_folder, tmp_path, no_cach
     assert resumed.step == 2 and resumed.data.crop == 16 and resumed.data.image_shape == (3, 16, 16)
     resumed.fit()
     assert resumed.step == 3
+
+
+def test_training_logs_sr_on_its_eval_data_and_exports_the_best(hr_folder, tmp_path, no_cached_vgg):
+    from ganzoo.engine.run import select_checkpoint
+    from ganzoo.fileio import read_jsonl
+
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for i in range(2):
+        noise_image((24, 20), seed=10 + i).save(pairs / f"im{i}_HR.png")
+    settings = {**TINY, "steps": 4, "pretrain_steps": 4, "batch_size": 2, "pixel_loss": "l1",
+                "eval_metrics": "sr", "eval_every": 2, "eval_data": str(pairs), "keep_best": "sr",
+                "checkpoint_every": 2, "keep_checkpoints": 1, "sample_every": 1000}
+    start_run("srgan", hr_folder, tmp_path / "run", settings=settings, progress=False).fit()
+    evals = [r for r in read_jsonl(tmp_path / "run" / "log.jsonl") if "eval_sr" in r]
+    assert [r["step"] for r in evals] == [0, 2, 4]
+    for record in evals:
+        assert record["eval_sr"] == record["eval_sr_psnr_y"] and record["eval_sr_images"] == 2
+        assert record["eval_sr_bicubic_psnr_y"] == evals[0]["eval_sr_bicubic_psnr_y"]  # same pairs each time
+    best = max((r for r in evals if r["step"] > 0), key=lambda r: r["eval_sr"])  # higher PSNR is better
+    chosen, why = select_checkpoint(tmp_path / "run", best="sr")
+    assert chosen.name == f"step_{best['step']:08d}" and "on 2 images" in why["chosen_by"]
+
+
+def test_pixel_loss_l1_is_phase_ones_loss(hr_folder, tmp_path, no_cached_vgg):
+    trainer = start_run("srgan", hr_folder, tmp_path / "run", progress=False, settings={
+        **TINY, "steps": 1, "pretrain_steps": 1, "batch_size": 2, "pixel_loss": "l1"})
+    torch.manual_seed(0)
+    batch = trainer.data.batch(torch.arange(2), "cpu")
+    torch.manual_seed(0)
+    loss = trainer.recipe.generator_loss(trainer.data.batch(torch.arange(2), "cpu"))
+    expected = torch.nn.functional.l1_loss(trainer.recipe.generator(batch["lr"]), batch["image"])
+    assert torch.isclose(loss["loss"], expected)
+    with pytest.raises(GanzooError, match="pixel_loss must be one of mse, l1"):
+        start_run("srgan", hr_folder, tmp_path / "bad", progress=False, settings={**TINY, "pixel_loss": "l2"})
+
+
+@pytest.mark.parametrize("metric, message", [
+    ("swd", "swd measures samples from noise, and this generator translates images"),
+])
+def test_sample_metrics_are_refused_for_a_translator(hr_folder, tmp_path, no_cached_vgg, metric, message):
+    with pytest.raises(GanzooError, match=message):
+        start_run("srgan", hr_folder, tmp_path / "run", progress=False,
+                  settings={**TINY, "steps": 1, "batch_size": 2, "eval_metrics": metric})
+
+
+def test_cli_prints_a_warning_as_one_line(run_ganzoo, hr_folder, tmp_path):
+    settings = [f"--set={k}={v}" for k, v in {**TINY, "pretrain_steps": 0}.items()]
+    result = run_ganzoo(["train", "srgan", "--data", str(hr_folder), "-o", "run", "--steps", "1",
+                         "--batch-size", "2", *settings],
+                        env={"GANZOO_PLUGINS": None, "OMP_NUM_THREADS": "1", "HF_HUB_CACHE": str(tmp_path / "hf")},
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "VGG19" in line]
+    assert len(warning) == 1 and warning[0].startswith("warning: no pretrained VGG19 weights"), result.stderr
+    assert "architecture.py" not in result.stderr and "resolve_content_loss(" not in result.stderr

@@ -75,6 +75,10 @@ class TrainConfig:
     eval_n: int = 1000
     """Generated and training images per evaluation (fewer than the metrics' protocols: the
     figures track progress within a run, not comparisons with published ones)."""
+    eval_data: str = ""
+    """The reference data of image-to-image metrics in ``eval_metrics`` (a folder of HR/LR pairs
+    such as Set5 for sr, a CycleGAN dataset for domain-accuracy), read at their full protocol;
+    empty: the training data."""
 
     def __post_init__(self) -> None:
         checks = [

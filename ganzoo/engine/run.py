@@ -244,8 +244,10 @@ def select_checkpoint(run_dir: str | Path, best: str | None = None) -> tuple[Pat
         raise GanzooError(f"{run_dir} logged no eval_{best} at a step that has a checkpoint; train with "
                           f"--set eval_metrics={best} --set keep_best={best}, or export without --best")
     step, value = chosen
-    eval_n = read_run(run_dir)["train_config"].get("eval_n")
-    return found[step], {"chosen_by": f"best {best} during training ({value:.4g} on {eval_n} images, step {step})"}
+    images = next((r[f"eval_{best}_images"] for r in records  # model metrics log their own count
+                   if r.get("step") == step and f"eval_{best}_images" in r),
+                  read_run(run_dir)["train_config"].get("eval_n"))
+    return found[step], {"chosen_by": f"best {best} during training ({value:.4g} on {images} images, step {step})"}
 
 
 def resume_run(

@@ -108,9 +108,9 @@ class Trainer:
         from ganzoo.engine.evaluation import TrainingEvaluation
 
         if "generator" not in self.recipe.generators:
-            raise GanzooError("eval_metrics: this recipe has no noise-to-image 'generator' to sample")
+            raise GanzooError("eval_metrics: this recipe has no 'generator' to evaluate")
         evaluation = TrainingEvaluation(names, self.data, n=self.config.eval_n, seed=self.config.seed,
-                                        device=self.device)
+                                        device=self.device, eval_data=self.config.eval_data)
         evaluation.check(self.recipe.generators["generator"])
         return evaluation
 

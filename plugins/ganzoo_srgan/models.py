@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ganzoo.api import DataError, Discriminator, GanzooError, Generator, require_positive
 
 CONTENT_LOSSES = ("auto", "vgg19-54", "pixel-mse")
+PIXEL_LOSSES = ("mse", "l1")
 
 
 @dataclass
@@ -35,8 +36,10 @@ class SRGANConfig:
     hr_crop: int = 96
     """Side of the HR training crops (the LR crops are ``hr_crop // scale``)."""
     pretrain_steps: int = 100_000
-    """Phase 1: the first ``pretrain_steps`` steps train SRResNet alone with the pixel MSE (the
+    """Phase 1: the first ``pretrain_steps`` steps train SRResNet alone with ``pixel_loss`` (the
     discriminator is not trained); phase 2 adds the adversarial term and the content loss."""
+    pixel_loss: str = "mse"
+    """Phase 1's loss: "mse" (the paper's SRResNet) or "l1" (BasicSR's MSRResNet recipe)."""
     adv_weight: float = 1e-3
     """Weight of the adversarial term in phase 2 (10^-3 in the paper)."""
     content_loss: str = "auto"
@@ -52,6 +55,8 @@ class SRGANConfig:
         require_positive(self, "channels", "scale", "blocks", "width", "d_width", "hr_crop")
         if self.pretrain_steps < 0 or self.adv_weight < 0:
             raise ValueError("pretrain_steps and adv_weight must be >= 0")
+        if self.pixel_loss not in PIXEL_LOSSES:
+            raise ValueError(f"pixel_loss must be one of {', '.join(PIXEL_LOSSES)}, got {self.pixel_loss!r}")
         if self.content_loss not in CONTENT_LOSSES:
             raise ValueError(f"content_loss must be one of {', '.join(CONTENT_LOSSES)}, got {self.content_loss!r}")
         if self.scale < 2 or self.scale & (self.scale - 1):

@@ -1,6 +1,7 @@
 """SRGAN's training: the recipe (two phases) and the Architecture that the plugin registers.
 
-Phase 1 (steps before ``pretrain_steps``) trains SRResNet alone with the pixel MSE; the Trainer
+Phase 1 (steps before ``pretrain_steps``) trains SRResNet alone with the pixel loss (MSE as in
+the paper, or L1 as in BasicSR's MSRResNet: ``pixel_loss``); the Trainer
 skips the discriminator (``trains_discriminator`` is False). Phase 2 trains both networks: the
 generator minimises ``content + adv_weight * adversarial``, where the content loss is VGG54 or
 its pixel-space fallback (``ganzoo_srgan.content``).
@@ -35,6 +36,7 @@ class SRGANRecipe(Recipe):
         self.pretrain_steps = config.pretrain_steps
         self.adv_weight = config.adv_weight
         self.scale = config.scale
+        self.pixel_loss = F.l1_loss if config.pixel_loss == "l1" else F.mse_loss
         self._content = [content]  # kept out of the state dict: the checkpoints hold no VGG
         self._adversarial = False
         self._sr: Tensor | None = None
@@ -74,7 +76,7 @@ class SRGANRecipe(Recipe):
         sr, self._sr = self._sr, None  # the last D step's SR batch: same batch, same generator
         if sr is None:
             sr = self.generator(batch["lr"])
-        pixel = F.mse_loss(sr.float(), hr.float())
+        pixel = self.pixel_loss(sr.float(), hr.float())
         if not self._adversarial:
             return {"loss": pixel, "pixel": pixel.detach()}
         content = self.content(sr, hr)
