@@ -192,3 +192,16 @@ def test_sample_option_is_passed_to_translate_and_direction_is_its_alias(ganzoo,
     assert bad.returncode == 2 and "unknown direction 'up'" in bad.stderr and not (tmp_path / "x.png").exists()
     noise = ganzoo("sample", "mlp-mnist", "--option", "direction=b2a", "-o", tmp_path / "grid.png")
     assert noise.returncode == 2 and "makes images from noise" in noise.stderr
+
+
+def test_training_logs_domain_accuracy_with_one_classifier(unpaired: Path, tmp_path: Path):
+    from ganzoo.fileio import read_jsonl
+
+    train(unpaired, tmp_path / "run", 4, eval_metrics="domain-accuracy", eval_every=2)
+    evals = [r for r in read_jsonl(tmp_path / "run" / "log.jsonl") if "eval_domain-accuracy" in r]
+    assert [r["step"] for r in evals] == [0, 2, 4]  # on the training data's own test folders
+    for record in evals:
+        assert 0 <= record["eval_domain-accuracy"] <= 1 and record["eval_domain-accuracy_images"] == 5
+        # the classifier is trained once per run: its figures repeat to the last digit
+        assert record["eval_domain-accuracy_classifier_seconds"] == evals[0]["eval_domain-accuracy_classifier_seconds"]
+        assert record["eval_domain-accuracy_classifier_test_accuracy"] == 1.0

@@ -115,6 +115,19 @@ class DomainAccuracy(ModelMetric):
     default_n = 0
     """0: every test image (the test sets are small)."""
 
+    def __init__(self) -> None:
+        self._classifiers: dict[tuple, tuple[DomainClassifier, float]] = {}
+        """Trained classifiers by (data, size, seed, device): a training run evaluates with the
+        same seeded classifier every time, trained once."""
+
+    def _classifier(self, key: tuple, train_a: Tensor, train_b: Tensor, *, seed: int,
+                    device: str | torch.device) -> tuple[DomainClassifier, float]:
+        if key not in self._classifiers:
+            start = time.perf_counter()
+            classifier = train_domain_classifier(train_a, train_b, seed=seed, device=device)
+            self._classifiers[key] = classifier, time.perf_counter() - start
+        return self._classifiers[key]
+
     def evaluate_model(self, generator: Any, data: str, *, n: int | None, seed: int,
                        device: str | torch.device, progress: bool) -> MetricResult:
         from ganzoo_cyclegan.data import load_unpaired
@@ -127,9 +140,8 @@ class DomainAccuracy(ModelMetric):
         train_a, train_b = load_unpaired(Path(data), size, "train")
         if n:
             test_a.images, test_b.images = test_a.images[:n], test_b.images[:n]
-        classifier_start = time.perf_counter()
-        classifier = train_domain_classifier(train_a.images, train_b.images, seed=seed, device=device)
-        classifier_seconds = time.perf_counter() - classifier_start
+        classifier, classifier_seconds = self._classifier((str(Path(data).resolve()), size, seed, str(device)),
+                                                          train_a.images, train_b.images, seed=seed, device=device)
 
         def share(images: Tensor, label: int) -> float:
             return float((predict(classifier, images, device) == label).float().mean())
