@@ -35,6 +35,15 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def git_blob_sha1_of(path: str | Path) -> str:
+    """``git hash-object`` of a file: the id the Hub gives a regular (non-LFS) file."""
+    digest = hashlib.sha1(b"blob %d\0" % Path(path).stat().st_size)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Records of a JSON-lines file, skipping lines that do not parse (a torn last line)."""
     records = []

@@ -6,8 +6,14 @@ uses it (the pinned one of a registered model, else the Hub's own ETag, which fo
 is its sha256). Only JSON, safetensors, Markdown and PNG files are fetched: nothing from the
 Hub is executed or unpickled.
 
-Every failure becomes one ``GanzooError`` line naming the next step. An unreachable Hub is
-detected with one short TCP connect before huggingface_hub's own retries (about 24 s) start.
+Every cached file is checked against the id it is stored under: the sha256 of an LFS file, the
+git blob sha1 of a regular one (config.json, and weights pushed without LFS).
+
+Every failure becomes one ``GanzooError`` line naming the next step. Before huggingface_hub's
+own retries (minutes against a Hub that stalls) start, one probe asks the Hub for the model's
+config.json: ``CONNECT_TIMEOUT`` seconds to connect, ``ANSWER_TIMEOUT`` seconds to answer; a
+Hub that does not connect, does not answer or answers 5xx is not used (the cache is, if it has
+the model).
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import re
 import shutil
 import socket
 import tempfile
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ganzoo.errors import ArtifactError, GanzooError
-from ganzoo.fileio import sha256_of
+from ganzoo.fileio import git_blob_sha1_of, sha256_of
 
 HUB_PREFIX = "hf-hub:"
 CONFIG, WEIGHTS, CARD, SAMPLES = "config.json", "model.safetensors", "README.md", "samples.png"
@@ -31,8 +39,11 @@ PUSHED_FILES = (CONFIG, WEIGHTS, SAMPLES)
 
 CONNECT_TIMEOUT = 3.0
 """Seconds the reachability probe waits for a TCP connection to the Hub."""
+ANSWER_TIMEOUT = 10.0
+"""Seconds the probe (and huggingface_hub's metadata request) waits for the Hub's answer."""
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -117,15 +128,19 @@ class Snapshot:
     downloaded: bool
 
 
-def unreachable_reason(options: HubOptions) -> str | None:
-    """Why the Hub's host cannot be reached (one TCP connect, ``CONNECT_TIMEOUT`` s), or None.
+def unreachable_reason(options: HubOptions, ref: "HubRef | None" = None) -> str | None:
+    """Why the Hub cannot be used now, or None.
 
-    With a proxy configured the probe is skipped: only the proxy knows.
+    One TCP connect (``CONNECT_TIMEOUT`` s); with ``ref``, then one HEAD request for its
+    config.json, answered within ``ANSWER_TIMEOUT`` s with anything but a server error (a 404
+    or 401 is an answer: huggingface_hub reports it properly). With a proxy configured the
+    probe is skipped: only the proxy knows.
     """
     if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
                                        "ALL_PROXY", "all_proxy")):
         return None
-    url = urlsplit(options.resolved_endpoint())
+    endpoint = options.resolved_endpoint()
+    url = urlsplit(endpoint)
     host = url.hostname or ""
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
@@ -133,7 +148,38 @@ def unreachable_reason(options: HubOptions) -> str | None:
     except OSError as exc:
         reason = exc.strerror if getattr(exc, "strerror", None) else str(exc) or type(exc).__name__
         return f"{host}:{port}: {reason}"
-    return None
+    if ref is None:
+        return None
+    revision = quote(ref.revision or "main", safe="")
+    return _answer_problem(f"{endpoint.rstrip('/')}/{ref.repo_id}/resolve/{revision}/{CONFIG}",
+                           options.token, f"{host}:{port}")
+
+
+def _answer_problem(url: str, token: str | None, where: str) -> str | None:
+    """A HEAD request for ``url``: None when the server answers (any status below 500)."""
+    from huggingface_hub.utils import build_hf_headers
+
+    request = urllib.request.Request(url, method="HEAD", headers=build_hf_headers(token=token))
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=ANSWER_TIMEOUT):
+            return None
+    except urllib.error.HTTPError as exc:
+        return None if exc.code < 500 else f"{where} answered HTTP {exc.code} {exc.reason}".rstrip()
+    except (TimeoutError, socket.timeout):
+        return f"{where} accepted the connection but sent no answer within {ANSWER_TIMEOUT:g} s"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            return f"{where} accepted the connection but sent no answer within {ANSWER_TIMEOUT:g} s"
+        return f"{where}: {reason}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect (to the Hub's CDN) is an answer: the probe does not follow it."""
+
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
 
 
 def check_sha256(path: Path, expected: str, what: str, remedy: str) -> str:
@@ -145,6 +191,24 @@ def check_sha256(path: Path, expected: str, what: str, remedy: str) -> str:
             f"or was changed and was not loaded; {remedy}"
         )
     return actual
+
+
+def check_blob(path: Path, what: str, remedy: str) -> str:
+    """Check a file of the Hugging Face cache against the id its blob is stored under (the Hub's
+    ETag): the sha256 of an LFS file, the git blob sha1 of a regular one. Returns what it was
+    checked against; a mismatch is a ChecksumError."""
+    blob = path.resolve()
+    if _SHA256.fullmatch(blob.name):
+        check_sha256(blob, blob.name, what, remedy)
+        return "the Hub's ETag (sha256)"
+    if _GIT_SHA1.fullmatch(blob.name):
+        actual = git_blob_sha1_of(blob)
+        if actual != blob.name:
+            raise ChecksumError(f"{what} has git blob sha1 {actual[:12]}..., expected {blob.name[:12]}...: the "
+                                f"file is corrupt or was changed and was not loaded; {remedy}")
+        return "the Hub's ETag (git blob sha1)"
+    raise ChecksumError(f"{what} is stored under {blob.name!r}, which is no sha256 or git sha1 the Hub gives, so "
+                        f"it cannot be verified and was not loaded; {remedy}")
 
 
 def download(ref: HubRef, options: HubOptions, *, sha256: str | None = None, local_only: bool = False,
@@ -161,7 +225,11 @@ def download(ref: HubRef, options: HubOptions, *, sha256: str | None = None, loc
     kwargs = {**options.download_kwargs(), "local_files_only": local_only}
 
     def fetch(filename: str, revision: str | None) -> Path:
-        return Path(hf_hub_download(ref.repo_id, filename, revision=revision, force_download=force, **kwargs))
+        path = Path(hf_hub_download(ref.repo_id, filename, revision=revision, force_download=force,
+                                    etag_timeout=ANSWER_TIMEOUT, **kwargs))
+        if filename != WEIGHTS:  # the weights are checked below, against the pinned sha256 if there is one
+            check_blob(path, f"{filename} of {ref} in the Hugging Face cache", f"run `{hint} --force` to download it again")
+        return path
 
     def fail(exc: Exception, filename: str) -> GanzooError:
         return _translate(exc, ref, filename, options, local_only, hint)
@@ -189,15 +257,13 @@ def download(ref: HubRef, options: HubOptions, *, sha256: str | None = None, loc
         except Exception as exc:  # noqa: BLE001 - translated to one line
             raise fail(exc, optional) from None
     blob = weights.resolve()
-    if sha256:
-        expected, against = sha256, "the registered sha256"
-    elif _SHA256.fullmatch(blob.name):
-        expected, against = blob.name, "the Hub's ETag"
-    else:
-        expected, against = "", "nothing (the Hub gave no sha256)"
     what = f"{WEIGHTS} of {ref} in the Hugging Face cache ({blob})"
     remedy = f"run `{hint} --force` to download it again"
-    actual = check_sha256(blob, expected, what, remedy) if expected else sha256_of(blob)
+    if sha256:
+        actual, against = check_sha256(blob, sha256, what, remedy), "the registered sha256"
+    else:
+        against = check_blob(blob, what, remedy)
+        actual = sha256_of(blob)
     return Snapshot(ref=ref, commit=commit, directory=config.parent, sha256=actual, checked_against=against,
                     downloaded=not local_only and (force or not isinstance(cached, str)))
 

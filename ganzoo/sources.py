@@ -79,16 +79,16 @@ def _from_hub(ref, options, *, name: str, sha256: str | None, pull_hint: str, fo
         if not local_only:
             notes += ("offline (--offline or HF_HUB_OFFLINE): the Hub was not asked",)
         snapshot = download(ref, options, sha256=sha256, local_only=True, pull_hint=pull_hint)
-    elif (reason := unreachable_reason(options)) is None:
+    elif (reason := unreachable_reason(options, ref)) is None:
         snapshot = download(ref, options, sha256=sha256, force=force, pull_hint=pull_hint)
     else:
         try:
             snapshot = download(ref, options, sha256=sha256, local_only=True, pull_hint=pull_hint)
         except NotCachedError:
-            why = (f"the Hub at {options.resolved_endpoint()} cannot be reached ({reason}) and {ref} is "
+            why = (f"the Hub at {options.resolved_endpoint()} cannot be used ({reason}) and {ref} is "
                    "not in the Hugging Face cache")
-            raise NotCachedError(f"{why}; connect and run `{pull_hint}`", why) from None
-        notes += (f"the Hub at {options.resolved_endpoint()} cannot be reached ({reason}); using the cache",)
+            raise NotCachedError(f"{why}; check the connection and run `{pull_hint}` again later", why) from None
+        notes += (f"the Hub at {options.resolved_endpoint()} cannot be used ({reason}); using the cache",)
     detail = (f"{ref.repo_id}@{snapshot.commit[:12]} ({snapshot.directory}; sha256 {snapshot.sha256[:12]}... "
               f"checked against {snapshot.checked_against})")
     return Source("hub" if snapshot.downloaded else "cache", snapshot.directory, name, detail, notes)

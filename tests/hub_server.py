@@ -52,10 +52,22 @@ class HubError(Exception):
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
 
 
+MODES = ("normal", "hangs", "500s")
+"""How the server answers: normally; never (it accepts connections and reads requests, then waits
+until stopped); or HTTP 500 to every request."""
+
+
 class HubServer:
-    """In-memory Hub on 127.0.0.1:<free port>. ``tokens`` maps bearer token -> user name."""
+    """In-memory Hub on 127.0.0.1:<free port>. ``tokens`` maps bearer token -> user name.
+
+    ``mode`` (one of ``MODES``, changeable at any time) makes it misbehave; ``regular_files``
+    stores every uploaded file as a regular git file, weights included (no LFS), as a repository
+    pushed without the LFS rules of ``.gitattributes`` has them."""
 
     def __init__(self, tokens: dict[str, str] | None = None):
+        self.mode = "normal"
+        self.regular_files = False
+        self._stopped = threading.Event()
         self.tokens = dict(tokens or {})
         self.repos: dict[str, dict] = {}  # repo_id -> {private, branches, commits, lfs, created}
         self.requests: list[tuple[str, str]] = []  # (method, path without query) of every request
@@ -80,6 +92,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self._stopped.set()  # releases the requests a "hangs" server holds
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -198,6 +211,14 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         with hub.lock:
             hub.requests.append((method, split.path))
+        if hub.mode == "hangs":
+            hub._stopped.wait()
+            self.close_connection = True
+            return
+        if hub.mode == "500s":
+            self._read_body()
+            self._send(500, {"error": "Internal Error"}, {"X-Error-Message": "Internal Error"})
+            return
         self.query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         try:
             self.body = self._read_body()
@@ -382,7 +403,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer = []
             for item in self._json().get("files", []):
                 path, sample = item["path"], base64.b64decode(item.get("sample", ""))
-                lfs = path.endswith(LFS_SUFFIXES) or b"\0" in sample or item.get("size", 0) >= LFS_THRESHOLD
+                lfs = not self.server_hub.regular_files and (
+                    path.endswith(LFS_SUFFIXES) or b"\0" in sample or item.get("size", 0) >= LFS_THRESHOLD)
                 entry = {"path": path, "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False}
                 if path in files:  # create_commit drops an addition whose local oid equals this (no-op commit)
                     data, was_lfs = files[path]
