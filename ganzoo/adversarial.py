@@ -48,9 +48,9 @@ def discriminator_terms(loss: AdversarialLoss, options: RecipeOptions, real: Ten
     if options.gp_weight > 0:
         out["gp"] = gradient_penalty(on_real, real, fake)
         total = total + options.gp_weight * out["gp"]
-    if options.r1_weight > 0:
+    if options.r1_weight > 0 and options.r1_due:
         out["r1"] = r1_penalty(on_real, real)
-        total = total + 0.5 * options.r1_weight * out["r1"]
+        total = total + 0.5 * options.r1_weight * options.r1_every * out["r1"]
     out["loss"] = total
     return out
 

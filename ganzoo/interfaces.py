@@ -210,6 +210,11 @@ class RecipeOptions:
     """WGAN-GP gradient penalty on interpolates of real and fake (Gulrajani et al.)."""
     r1_weight: float = 0.0
     """R1 penalty on real images (Mescheder et al.)."""
+    r1_every: int = 1
+    """Lazy regularisation (StyleGAN2): R1 on one discriminator step in ``r1_every``, weighted
+    by ``r1_every`` so that the penalty's strength is unchanged."""
+    r1_due: bool = True
+    """Whether this discriminator step computes R1; the Trainer sets it before each step."""
     augment: Callable[[Tensor], Tensor] | None = None
     """A differentiable augmentation applied to every image the discriminator sees."""
 

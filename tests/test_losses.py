@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -340,6 +341,28 @@ def test_r1_option_trains_and_logs_d_r1(dcgan_run):
     assert_all_finite(records)
     assert all("d_r1" in r and r["d_r1"] >= 0 for r in records)
     assert all("d_gp" not in r for r in records)
+
+
+def test_lazy_r1_runs_on_one_step_in_r1_every_at_that_weight(dcgan_run):
+    from ganzoo.adversarial import discriminator_terms
+
+    trainer, _ = dcgan_run(r1_weight=2.0, r1_every=3, steps=7, sample_every=100, checkpoint_every=100)
+    assert trainer.recipe.options.r1_every == 3
+    due = ["d_r1" in trainer.train_step() for _ in range(7)]
+    assert due == [True, False, False, True, False, False, True]  # by step: the same after a resume
+
+    recipe, batch = trainer.recipe, trainer._next_batch()
+    options = recipe.options
+    fake = recipe.generator(recipe.generator.sample_latent(len(batch["image"])))
+    torch.manual_seed(0)
+    plain = discriminator_terms(recipe.loss, replace(options, r1_weight=0.0), batch["image"], fake,
+                                recipe.discriminator)
+    torch.manual_seed(0)
+    lazy = discriminator_terms(recipe.loss, replace(options, r1_due=True), batch["image"], fake, recipe.discriminator)
+    expected = plain["loss"] + 0.5 * 2.0 * 3 * lazy["r1"]  # weighted by r1_every: the same strength on average
+    assert torch.isclose(lazy["loss"], expected, rtol=1e-4)
+    with pytest.raises(GanzooError, match="r1_every must be >= 1"):
+        dcgan_run(r1_weight=1.0, r1_every=0)
 
 
 def test_diffaugment_option_trains(dcgan_run):

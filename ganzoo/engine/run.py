@@ -90,7 +90,8 @@ def build_recipe(arch: Architecture, model_config: Any, train: TrainConfig) -> R
         from ganzoo.augment import DiffAugment
 
         augment = DiffAugment(train.diffaugment)
-    options = RecipeOptions(gp_weight=train.gp_weight, r1_weight=train.r1_weight, augment=augment)
+    options = RecipeOptions(gp_weight=train.gp_weight, r1_weight=train.r1_weight, r1_every=train.r1_every,
+                            augment=augment)
     return arch.build_recipe(model_config, loss, options)
 
 

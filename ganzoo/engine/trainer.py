@@ -23,7 +23,7 @@ from ganzoo.errors import GanzooError
 from ganzoo.fileio import atomic_write_text, read_jsonl
 from ganzoo.hardware import hardware_name
 from ganzoo.images import make_grid, save_image
-from ganzoo.interfaces import Recipe
+from ganzoo.interfaces import Recipe, RecipeOptions
 
 LOG_FILE = "log.jsonl"
 
@@ -86,6 +86,10 @@ class Trainer:
         self.step = 0
         self.train_seconds = 0.0
         self._d_params = list(recipe.discriminators.parameters())
+        self.options = getattr(recipe, "options", None)
+        if config.r1_every > 1 and not isinstance(self.options, RecipeOptions):
+            raise GanzooError("r1_every needs a recipe that keeps its RecipeOptions as .options; "
+                              "leave r1_every at 1 for this architecture")
         self.evaluation = self._evaluation()
 
     def _prepare_distributed(self) -> None:
@@ -167,7 +171,9 @@ class Trainer:
         d_steps = self.config.d_steps if recipe.trains_discriminator(self.step) else 0
         if d_steps == 0:
             batch = self._next_batch()
-        for _ in range(d_steps):
+        for k in range(d_steps):
+            if self.options is not None and self.config.r1_every > 1:
+                self.options.r1_due = (self.step * d_steps + k) % self.config.r1_every == 0
             batch = self._next_batch()
             with precision.autocast():
                 d_out = recipe.discriminator_loss(batch)
