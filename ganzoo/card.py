@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ganzoo.errors import ArtifactError
+
 PIPELINE_TAG = "unconditional-image-generation"
 
 
@@ -49,16 +51,28 @@ def card_metadata(name: str, config: dict[str, Any]):
 
 def card_results(path) -> list[dict[str, Any]]:
     """The measured metrics in a model card's model-index (``README.md``), as dicts with
-    ``metric``, ``name``, ``value``, ``dataset``, ``split`` and ``protocol``; [] if none."""
+    ``metric``, ``name``, ``value``, ``dataset``, ``split`` and ``protocol``; [] if none.
+
+    The YAML is read with ``yaml.safe_load`` (no tags that construct objects); metadata that is
+    not valid YAML is an ArtifactError naming the card."""
+    import yaml
     from huggingface_hub import metadata_load
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
     try:
         metadata = metadata_load(path) or {}
-        if not metadata.get("model-index"):
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 2})" if where is not None else ""  # after the opening ---
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ArtifactError(f"the model card {path} has metadata that is not valid YAML{line}: {problem}") from None
+    except (OSError, ValueError):
+        return []
+    try:
+        if not isinstance(metadata, dict) or not metadata.get("model-index"):
             return []
         _, results = model_index_to_eval_results(metadata["model-index"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return []
     return [{"metric": r.metric_type, "name": r.metric_name or r.metric_type, "value": r.metric_value,
              "dataset": r.dataset_name, "split": r.dataset_split, "protocol": r.metric_args or {}}

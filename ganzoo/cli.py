@@ -123,7 +123,11 @@ def info(name: str, offline: bool) -> None:
             for key, value in config[title].items():
                 click.echo(f"  {key:<14} {value}")
     card = source.path / hub.CARD
-    results = card_results(card) if card.is_file() else []
+    try:
+        results = card_results(card) if card.is_file() else []
+    except GanzooError as exc:  # the model works without its card: say so and go on
+        click.echo(f"warning: {exc}; its evaluation is not shown", err=True)
+        results = []
     if results:
         click.echo("evaluation (from the model card):")
         for r in results:

@@ -47,6 +47,28 @@ _GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
+def repo_id_problem(repo_id: str) -> str | None:
+    """Why ``repo_id`` is no ORG/NAME the Hub accepts, by huggingface_hub's own rules, or None."""
+    if not _REPO_ID.fullmatch(repo_id):
+        return "it must look like ORG/NAME"
+    if "--" in repo_id or ".." in repo_id:
+        return "it may not hold -- or .."
+    if repo_id.endswith(".git"):
+        return "it may not end in .git"
+    if any(part[0] in "-." or part[-1] in "-." for part in repo_id.split("/")):
+        return "ORG and NAME may not start or end with - or ."
+    if len(repo_id.split("/")[1]) > 96:
+        return "NAME may have at most 96 characters"
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        return "huggingface_hub refuses it"
+    return None
+
+
 class HubError(GanzooError):
     """The Hub refused or could not serve a request."""
 
@@ -76,8 +98,9 @@ class HubRef:
         """``hf-hub:ORG/NAME[@REV]`` (the prefix is optional here)."""
         body = spec.removeprefix(HUB_PREFIX)
         repo_id, _, revision = body.partition("@")
-        if not _REPO_ID.fullmatch(repo_id) or (_ and not revision):
-            raise GanzooError(f"{spec!r} is not a Hub model reference; write {HUB_PREFIX}ORG/NAME or "
+        problem = repo_id_problem(repo_id) or ("the revision after @ is empty" if _ and not revision else None)
+        if problem:
+            raise GanzooError(f"{spec!r} is not a Hub model reference ({problem}); write {HUB_PREFIX}ORG/NAME or "
                               f"{HUB_PREFIX}ORG/NAME@REVISION")
         return cls(repo_id, revision or None)
 
@@ -331,8 +354,9 @@ def push_to_hub(directory: str | Path, repo_id: str, *, private: bool = False,
     from ganzoo.artifacts import read_config, safetensors_shapes
 
     directory = Path(directory)
-    if not _REPO_ID.fullmatch(repo_id):
-        raise GanzooError(f"--repo-id {repo_id!r} must look like ORG/NAME (or USER/NAME)")
+    if problem := repo_id_problem(repo_id):
+        raise GanzooError(f"--repo-id {repo_id!r} is not a Hub repository id ({problem}); give ORG/NAME "
+                          "(or USER/NAME)")
     if options.resolved_offline():
         raise HubError("cannot push while offline (--offline or HF_HUB_OFFLINE is set)")
     config = read_config(directory)

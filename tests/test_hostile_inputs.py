@@ -4,6 +4,8 @@ plugins that exit at import. Each is one line (exit 2) or is skipped, never a ha
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 import textwrap
 
 import numpy as np
@@ -73,3 +75,37 @@ def test_a_plugin_that_exits_at_import_takes_nothing_down(make_plugin, plugin_sy
 def test_click_usage_errors_are_one_line_like_every_other(run_ganzoo, one_line_error, args, says):
     line = one_line_error(run_ganzoo(args))  # exit 2, "error: ...", no usage block
     assert all(part in line for part in says), line
+
+
+BUNDLED_MLP = Path(__file__).resolve().parents[1] / "plugins" / "ganzoo_mlp" / "pretrained" / "mlp-mnist"
+
+
+@pytest.mark.parametrize(("metadata", "says"), [
+    ("license: [unclosed", "expected ',' or ']'"),
+    ('license: !!python/object/apply:os.system ["touch pwned"]', "could not determine a constructor"),
+])
+def test_a_card_with_bad_yaml_is_a_warning_and_constructs_nothing(tmp_path, run_ganzoo, metadata, says):
+    model = tmp_path / "model"
+    shutil.copytree(BUNDLED_MLP, model)
+    (model / "README.md").write_text(f"---\n{metadata}\n---\n# model\n")
+    result = run_ganzoo(["info", str(model)], cwd=tmp_path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert result.stderr.startswith("warning: the model card") and says in result.stderr
+    assert "parameters" in result.stdout  # the model itself is still described
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(("repo_id", "says"), [
+    ("zoo/b..c", "may not hold -- or .."),
+    ("zoo/x--y", "may not hold -- or .."),
+    ("zoo/model.", "may not start or end with - or ."),
+    ("zoo/" + "x" * 97, "at most 96 characters"),
+    ("zoo/model.git", "may not end in .git"),
+])
+def test_hub_ids_the_hub_refuses_are_one_line_before_any_request(tmp_path, run_ganzoo, one_line_error, repo_id, says):
+    env = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+    line = one_line_error(run_ganzoo(["pull", f"hf-hub:{repo_id}"], env=env, cwd=tmp_path))
+    assert says in line and "is not a Hub model reference" in line
+    line = one_line_error(run_ganzoo(["push", str(BUNDLED_MLP), "--repo-id", repo_id], env=env, cwd=tmp_path))
+    assert says in line and "is not a Hub repository id" in line
