@@ -365,6 +365,16 @@ def test_lazy_r1_runs_on_one_step_in_r1_every_at_that_weight(dcgan_run):
         dcgan_run(r1_weight=1.0, r1_every=0)
 
 
+def test_the_log_averages_a_figure_over_the_steps_that_have_it(dcgan_run):
+    settings = dict(r1_weight=2.0, r1_every=3, steps=6, log_every=6, sample_every=100, checkpoint_every=100)
+    by_hand, _ = dcgan_run(**settings)
+    r1 = [out["d_r1"].item() for out in (by_hand.train_step() for _ in range(6)) if "d_r1" in out]
+    assert len(r1) == 2
+    trainer, run_dir = dcgan_run(**settings)
+    (record,) = run_steps(trainer, run_dir)
+    assert record["d_r1"] == pytest.approx(sum(r1) / 2, rel=1e-5)  # not diluted by the steps without R1
+
+
 def test_diffaugment_option_trains(dcgan_run):
     from ganzoo.augment import DiffAugment
 

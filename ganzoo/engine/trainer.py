@@ -208,6 +208,7 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.recipe.train()
         sums: dict[str, Tensor] = {}
+        counts: dict[str, int] = {}
         window_steps, window_start = 0, time.perf_counter()
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step",
                    disable=(None if self.progress is None else not self.progress) if self.is_main else True,
@@ -220,10 +221,11 @@ class Trainer:
                 losses = self.train_step()
                 for key, value in losses.items():
                     sums[key] = sums[key] + value if key in sums else value.clone()
+                    counts[key] = counts.get(key, 0) + 1  # a figure some steps lack (lazy R1, phases)
                 window_steps += 1
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    record = self._mean_losses(sums, window_steps)  # the one host sync per window
+                    record = self._mean_losses(sums, counts)  # the one host sync per window
                     elapsed = time.perf_counter() - window_start
                     self.train_seconds += elapsed
                     images = window_steps * cfg.batch_size * cfg.d_steps * self.world_size
@@ -231,7 +233,7 @@ class Trainer:
                     self._log(record)
                     self._refuse_divergence(record)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
-                    sums, window_steps, window_start = {}, 0, time.perf_counter()
+                    sums, counts, window_steps, window_start = {}, {}, 0, time.perf_counter()
                 paused = time.perf_counter()  # samples, evaluation and checkpoints are not billed as training
                 if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
                     self.write_samples()
@@ -266,12 +268,13 @@ class Trainer:
             raise GanzooError(f"training diverged at step {self.step}: {', '.join(bad)} not finite; {resume}. "
                               "Lower the learning rates or change the loss, then start a new run")
 
-    def _mean_losses(self, sums: dict[str, Tensor], steps: int) -> dict[str, float]:
-        """The window's mean of each logged figure (over the ranks too, under torchrun)."""
+    def _mean_losses(self, sums: dict[str, Tensor], counts: dict[str, int]) -> dict[str, float]:
+        """The window's mean of each logged figure over the steps that had it (over the ranks
+        too, under torchrun)."""
         if not sums:
             return {}
         keys = sorted(sums)
-        values = torch.stack([sums[k].float() for k in keys]) / steps
+        values = torch.stack([sums[k].float() / counts[k] for k in keys])
         if self.dist is not None:
             values = self.dist.average(values)
         return dict(zip(keys, values.tolist()))
