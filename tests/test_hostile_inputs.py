@@ -109,3 +109,14 @@ def test_hub_ids_the_hub_refuses_are_one_line_before_any_request(tmp_path, run_g
     assert says in line and "is not a Hub model reference" in line
     line = one_line_error(run_ganzoo(["push", str(BUNDLED_MLP), "--repo-id", repo_id], env=env, cwd=tmp_path))
     assert says in line and "is not a Hub repository id" in line
+
+
+def test_a_one_image_reference_set_is_refused_as_real_vs_real_refuses_it(tmp_path, run_ganzoo, one_line_error):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(folder / "a.png")
+    line = one_line_error(run_ganzoo(["eval", "dcgan-celeba", "--data", str(folder), "-m", "swd", "-n", "8"],
+                                     cwd=tmp_path))
+    assert "holds 1 image; swd compares" in line and "needs at least 2 (real-vs-real: 4)" in line
+    line = one_line_error(run_ganzoo(["eval", "--real-vs-real", "--data", str(folder), "-m", "swd"], cwd=tmp_path))
+    assert "real-vs-real needs at least 4" in line

@@ -210,3 +210,19 @@ def test_a_full_disk_during_a_checkpoint_loses_nothing(tmp_path, mnist_dir, monk
         trainer.fit()
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["step_00000002"]  # no half-written one
     ckpt.verify_checkpoint(run / "checkpoints" / "step_00000002")
+
+
+def test_resume_with_another_width_is_one_line_and_changes_nothing(tiny_run, run_ganzoo, one_line_error, tmp_path):
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    record = json.loads((run / "run.json").read_text())
+    record["model_config"]["g_hidden"] = 16  # edited by hand, as people do to branch a run
+    (run / "run.json").write_text(json.dumps(record))
+    before = digest(run)
+    line = one_line_error(run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", "4"]))
+    assert "does not fit the networks built from run.json" in line and "is [8, 4] in the checkpoint but [16, 4]" in line
+    after = digest(run)
+    assert after.pop(".lock") and after == {k: v for k, v in before.items() if k != ".lock"}  # the lock names its holder

@@ -372,9 +372,9 @@ class Trainer:
         """Restore everything from the checkpoint directory ``path``."""
         tensors = ckpt.load_checkpoint_weights(path)
         state = ckpt.load_checkpoint_state(path)
-        self.recipe.load_state_dict(ckpt.unpack_weights(tensors, ckpt.RECIPE_PREFIX))
+        self._load_weights(self.recipe, ckpt.unpack_weights(tensors, ckpt.RECIPE_PREFIX), path)
         if self.ema is not None:
-            self.ema.module.load_state_dict(ckpt.unpack_weights(tensors, ckpt.EMA_PREFIX))
+            self._load_weights(self.ema.module, ckpt.unpack_weights(tensors, ckpt.EMA_PREFIX), path)
             self.ema.updates = int(state["ema_updates"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
@@ -387,6 +387,27 @@ class Trainer:
             self.truncate_log()
         if self.dist is not None:
             self.dist.barrier()  # nobody trains on before the log is trimmed
+
+    @staticmethod
+    def _load_weights(module: nn.Module, weights: dict[str, Tensor], path: Path) -> None:
+        """``module.load_state_dict(weights)``, or one line naming the first tensor that the
+        networks built from run.json do not have, or have in another shape."""
+        own = module.state_dict()
+        missing = sorted(set(own) - set(weights))
+        unexpected = sorted(set(weights) - set(own))
+        shaped = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+        fix = "resume with the settings it was trained with (run.json), or start a new run"
+        if shaped:
+            key = shaped[0]
+            raise GanzooError(f"checkpoint {path.name} does not fit the networks built from run.json: {key} is "
+                              f"{list(weights[key].shape)} in the checkpoint but {list(own[key].shape)} in the model "
+                              f"({len(shaped)} tensors differ); {fix}")
+        if missing or unexpected:
+            key = (missing or unexpected)[0]
+            where = "has no" if missing else "has an extra"
+            raise GanzooError(f"checkpoint {path.name} does not fit the networks built from run.json: it {where} "
+                              f"{key} ({len(missing)} missing, {len(unexpected)} extra tensors); {fix}")
+        module.load_state_dict(weights)
 
     def _restore_rng(self, state: dict[str, Any]) -> None:
         """This rank's RNG states; a run resumed on another number of processes reseeds from

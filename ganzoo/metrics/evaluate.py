@@ -28,6 +28,8 @@ from ganzoo.metrics.base import (
 )
 
 GENERATION_BATCH = 250
+MIN_REFERENCE = 2
+"""Real images a comparing metric needs at the least: one image is no distribution."""
 
 
 def build_metric(name: str, **options: Any) -> Metric:
@@ -74,8 +76,9 @@ def generate_dataset(generator, n: int, *, seed: int = 0, batch_size: int = GENE
 
 def split_halves(dataset: ImageDataset, seed: int) -> tuple[ImageDataset, ImageDataset]:
     """Two disjoint halves of ``dataset`` in a random order seeded by ``seed``."""
-    if len(dataset) < 4:
-        raise DataError(f"{dataset.path or dataset.name} has {len(dataset)} images; real-vs-real needs at least 4")
+    if len(dataset) < 2 * MIN_REFERENCE:
+        raise DataError(f"{dataset.path or dataset.name} has {len(dataset)} images; real-vs-real needs at least "
+                        f"{2 * MIN_REFERENCE}")
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
     half = len(dataset) // 2
 
@@ -151,6 +154,10 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
         split = _default_split(Path(data), dataset_name)
     real = load_dataset(data, dataset_name, image_size=size, split=split)
     counts = {metric.name: n or metric.default_n for metric in built}
+    comparing = [m.name for m in built if m.needs_real]
+    if generator is not None and comparing and len(real) < MIN_REFERENCE:
+        raise DataError(f"{data} holds {len(real)} image{'s' if len(real) != 1 else ''}; {', '.join(comparing)} compares the model's images with a "
+                        f"set of real ones and needs at least {MIN_REFERENCE} (real-vs-real: {2 * MIN_REFERENCE})")
     if generator is not None:
         check_shapes(real.image_shape, tuple(generator.image_shape), "eval", real.name or str(data), str(model))
         fake = generate_dataset(generator, max(counts.values()), seed=seed, progress=progress,
