@@ -34,6 +34,42 @@ from ganzoo.suggest import did_you_mean
 ENTRY_POINT_GROUP = "ganzoo"
 CORE_PLUGIN = "ganzoo"
 CORE_DISTRIBUTION = "ganzoo"
+IMPORT_TIMEOUT = 10.0
+"""Seconds a plugin's module may take to import (``GANZOO_PLUGIN_IMPORT_TIMEOUT`` overrides);
+one that takes longer is reported and skipped, so it cannot hold every command up."""
+
+
+def _import_timeout() -> float:
+    value = os.environ.get("GANZOO_PLUGIN_IMPORT_TIMEOUT", "")
+    try:
+        return float(value) if value else IMPORT_TIMEOUT
+    except ValueError:
+        raise GanzooError(f"GANZOO_PLUGIN_IMPORT_TIMEOUT={value!r} is not a number of seconds") from None
+
+
+def _load_within(ep: metadata.EntryPoint, seconds: float) -> Any:
+    """``ep.load()`` on a helper thread, given ``seconds``: its module, or the exception it
+    raised (SystemExit included), or TimeoutError while it is still importing (the thread is a
+    daemon and is abandoned; nothing imports that module again)."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            outcome["module"] = ep.load()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=load, name=f"ganzoo-plugin-{ep.name}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"its module did not finish importing within {seconds:g} s (a plugin must import "
+                           "quickly and defer heavy work to its targets)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["module"]
 
 
 @dataclass
@@ -72,6 +108,7 @@ def _describe(exc: BaseException) -> str:
 
 def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     selected = _selected_plugins()
+    timeout = _import_timeout()
     loaded: dict[str, PluginInfo] = {}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if selected is not None and ep.name not in selected:
@@ -99,7 +136,7 @@ def _load_entry_points(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> Non
         loaded[ep.name] = info
         infos.append(info)
         try:
-            module = ep.load()
+            module = _load_within(ep, timeout)
             refusal = _api_refusal(module, info)
             if refusal:
                 info.errors.append(refusal)

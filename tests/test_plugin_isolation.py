@@ -182,3 +182,17 @@ def test_a_plugin_reusing_a_first_party_name_is_refused_whatever_it_is_called(ma
     impostor = plugin_info(zoo, "a-impostor")
     assert len(impostor.errors) == 2 and all("registered by both" in e for e in impostor.errors)
     assert not plugin_info(zoo, "dcgan").errors and not plugin_info(zoo, "mlp").errors
+
+
+def test_a_plugin_that_takes_too_long_to_import_is_skipped_not_waited_for(make_plugin, run_ganzoo):
+    import time
+
+    root = make_plugin("sleepy", "import time\ntime.sleep(60)\n", distribution="ganzoo-sleepy")
+    env = {"PYTHONPATH": str(root), "GANZOO_PLUGINS": None, "GANZOO_PLUGIN_IMPORT_TIMEOUT": "1"}
+    start = time.monotonic()
+    listed = run_ganzoo(["plugins"], env=env)
+    assert time.monotonic() - start < 30  # not the plugin's 60 s
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "sleepy: could not load: TimeoutError: its module did not finish importing within 1 s" in listed.stdout
+    assert "dcgan" in listed.stdout
+    assert run_ganzoo(["list"], env=env).returncode == 0
