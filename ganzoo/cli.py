@@ -182,12 +182,12 @@ def _architecture_info(name: str) -> None:
 @click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
 @click.option("-o", "--out", "run_dir", required=True, type=click.Path(path_type=Path),
               help="Run directory for logs, sample grids and checkpoints.")
-@click.option("--steps", type=int, help="Generator steps to train for.")
-@click.option("--batch-size", type=int)
+@click.option("--steps", type=click.IntRange(min=1), help="Generator steps to train for.")
+@click.option("--batch-size", type=click.IntRange(min=1))
 @click.option("--loss", help="Adversarial loss (see `ganzoo list`; default per architecture).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--device", help="auto (default), cpu, cuda or cuda:N.")
-@click.option("--seed", type=int)
+@click.option("--seed", type=click.IntRange(min=0))
 @click.option("--resume", is_flag=True, help="Continue the run in -o from its last checkpoint.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any model or training setting, e.g. --set g_hidden=256 --set lr_d=1e-4.")
@@ -268,9 +268,9 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.option("-n", "num", default=64, show_default=True, help="Number of images.")
 @click.option("-o", "--out", default="samples.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG file for the grid.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise.")
-@click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
-@click.option("--nrow", type=int, help="Images per row (default: a square grid).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent noise.")
+@click.option("--label", type=click.IntRange(min=0), help="Class to draw (conditional models; default: one row per class).")
+@click.option("--nrow", type=click.IntRange(min=1), help="Images per row (default: a square grid).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 @click.option("--input", "inputs", type=click.Path(exists=True, path_type=Path),

@@ -22,7 +22,7 @@ from ganzoo.settings import parse_key_values
 @click.option("-m", "--metrics", default="swd,ms-ssim", show_default=True,
               help="Comma-separated metric names (`ganzoo list` shows them all).")
 @click.option("-n", "num", type=int, help="Images a side for every metric (default: each metric's protocol).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples, subsets and projections.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the samples, subsets and projections.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--inception-weights", type=click.Path(dir_okay=False, path_type=Path),
               help="pt_inception-2015-12-05 weights for fid/kid/is (default: the torch hub cache).")
@@ -100,7 +100,7 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="A model or training setting for the engine, e.g. --set compile=default.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--threads", type=int, help="torch.set_num_threads (default: torch's own).")
+@click.option("--threads", type=click.IntRange(min=1), help="torch.set_num_threads (default: torch's own).")
 @click.option("--memory/--no-memory", default=True, show_default=True,
               help="Measure each contender's peak memory in a fresh process.")
 @click.option("--no-pretrained", is_flag=True, help="Skip the bundled pretrained models' sampling rows.")

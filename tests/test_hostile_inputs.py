@@ -71,6 +71,11 @@ def test_a_plugin_that_exits_at_import_takes_nothing_down(make_plugin, plugin_sy
     (["sample", "mlp-mnist", "-n", "many"], ["'many' is not a valid integer", "see ganzoo sample --help"]),
     (["no-such-command"], ["no-such-command"]),
     (["plugins", "--bogus"], ["--bogus", "see ganzoo plugins --help"]),
+    (["sample", "mlp-mnist", "--nrow", "-3"], ["'--nrow': -3 is not in the range x>=1"]),
+    (["sample", "mlp-mnist", "--seed", "-1"], ["'--seed': -1 is not in the range x>=0"]),
+    (["train", "mlp", "-o", "r", "--steps", "0"], ["'--steps': 0 is not in the range x>=1"]),
+    (["eval", "mlp-mnist", "--data", ".", "--seed", "-2"], ["'--seed': -2 is not in the range x>=0"]),
+    (["bench", "mlp", "--threads", "0"], ["'--threads': 0 is not in the range x>=1"]),
 ])
 def test_click_usage_errors_are_one_line_like_every_other(run_ganzoo, one_line_error, args, says):
     line = one_line_error(run_ganzoo(args))  # exit 2, "error: ...", no usage block
