@@ -269,7 +269,7 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.option("-o", "--out", default="samples.png", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="PNG file for the grid.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent noise.")
-@click.option("--label", type=click.IntRange(min=0), help="Class to draw (conditional models; default: one row per class).")
+@click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
 @click.option("--nrow", type=click.IntRange(min=1), help="Images per row (default: a square grid).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
