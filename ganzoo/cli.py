@@ -293,8 +293,11 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     from ganzoo.devices import resolve_device
     from ganzoo.hub import load_pretrained
     from ganzoo.huggingface import HubOptions
-    from ganzoo.images import make_grid, save_image
+    from ganzoo.images import image_format, make_grid, save_image
     from ganzoo.interfaces import class_rows
+
+    if inputs is None or not inputs.is_dir():
+        image_format(out)  # a file name ganzoo can write, before any model is loaded
 
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
     _echo_notes(generator.source)

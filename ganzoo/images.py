@@ -1,4 +1,4 @@
-"""Image grids and PNG files (written atomically)."""
+"""Image grids and image files (PNG, JPEG, WebP; written atomically)."""
 
 from __future__ import annotations
 
@@ -27,13 +27,50 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     return Image.fromarray(grid[..., 0] if c == 1 else grid, mode="L" if c == 1 else "RGB")
 
 
-def save_image(image: Image.Image, path: str | Path) -> Path:
-    """Write ``image`` to ``path`` via a temporary file, so a failure never leaves half a file."""
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+"""Image files ganzoo writes, by extension."""
+JPEG_QUALITY = 95
+
+
+def image_format(path: str | Path) -> str:
+    """PIL's format name for ``path``'s extension, or a one-line GanzooError naming the choices."""
+    from ganzoo.errors import GanzooError
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise GanzooError(f"cannot write {Path(path).name!r}: give a file ending in "
+                          f"{', '.join(sorted(FORMATS))}")
+    return FORMATS[suffix]
+
+
+def to_pil(image: Image.Image | torch.Tensor, nrow: int | None = None) -> Image.Image:
+    """A PIL image from a PIL image, a CHW tensor or an NCHW batch (tiled by ``make_grid``).
+    Float tensors are in ganzoo's range [-1, 1] (what ``generate`` returns); uint8 ones in
+    [0, 255]."""
+    if isinstance(image, Image.Image):
+        return image
+    if not isinstance(image, torch.Tensor) or image.dim() not in (3, 4) or image.shape[-3] not in (1, 3):
+        shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ValueError(f"save_image takes a PIL image or a (N,) C, H, W tensor with 1 or 3 channels, got {shape}")
+    if image.dtype == torch.uint8:
+        from ganzoo.pixels import to_signed
+
+        image = to_signed(image)
+    batch = image if image.dim() == 4 else image[None]
+    return make_grid(batch, nrow=nrow) if len(batch) > 1 else make_grid(batch, padding=0)
+
+
+def save_image(image: Image.Image | torch.Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
+    """Write ``image`` (a PIL image, a CHW tensor, or an NCHW batch as a grid of ``nrow`` per
+    row) to ``path`` in the format of its extension (.png, .jpg, .webp), via a temporary file,
+    so a failure never leaves half a file."""
     path = Path(path)
+    kind = image_format(path)
+    pil = to_pil(image, nrow)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        image.save(tmp, format="PNG")
+        pil.save(tmp, format=kind, **({"quality": JPEG_QUALITY} if kind in ("JPEG", "WEBP") else {}))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -69,6 +69,65 @@ class Generator(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    # -- pretrained directories and the Hub (huggingface_hub's names and semantics) ------------
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, **kwargs: Any) -> "Generator":
+        """``ganzoo.load_pretrained(name_or_path, **kwargs)``, checked to be a ``cls``."""
+        from ganzoo.models import load_pretrained
+
+        generator = load_pretrained(name_or_path, **kwargs)
+        if not isinstance(generator, cls):
+            raise GanzooError(f"{name_or_path} is a {type(generator).__name__}, not a {cls.__name__}; "
+                              f"load it with ganzoo.load_pretrained or {type(generator).__name__}.from_pretrained")
+        return generator
+
+    def _pretrained_spec(self) -> dict[str, Any]:
+        spec = getattr(self, "pretrained_config", None)
+        if not isinstance(spec, dict) or "architecture" not in spec or "config" not in spec:
+            raise GanzooError(f"this {type(self).__name__} was not made by ganzoo.create_model or "
+                              "ganzoo.load_pretrained, so its architecture is unknown; use "
+                              "ganzoo.hub.save_pretrained(generator, DIR, architecture=..., model_config=...)")
+        return spec
+
+    def save_pretrained(self, save_directory: str | Path, *, overwrite: bool = False,
+                        notes: str | None = None) -> Path:
+        """Write this generator as a pretrained directory (config.json, model.safetensors, a
+        model card and samples.png), atomically; what ``from_pretrained`` and ``ganzoo sample``
+        read. Training and dataset records of a loaded model are kept; its measured evaluations
+        are not (the weights may have changed since: measure again with ``ganzoo eval --record``)."""
+        from ganzoo.artifacts import SAMPLES, save_pretrained
+
+        spec = self._pretrained_spec()
+        samples = None
+        source = getattr(getattr(self, "source", None), "path", None)
+        if self.latent_dim is None and source is not None and (Path(source) / SAMPLES).is_file():
+            from PIL import Image
+
+            with Image.open(Path(source) / SAMPLES) as grid:
+                samples = grid.copy()
+        return save_pretrained(self, save_directory, architecture=spec["architecture"], model_config=spec["config"],
+                               training=spec.get("training"), dataset=spec.get("dataset"), overwrite=overwrite,
+                               notes=spec.get("notes", "") if notes is None else notes, samples=samples)
+
+    def push_to_hub(self, repo_id: str, *, private: bool = False, revision: str | None = None,
+                    commit_message: str | None = None, token: str | None = None,
+                    endpoint: str | None = None) -> str:
+        """``save_pretrained`` into a temporary directory, then upload it to the Hub repository
+        ``repo_id`` (created if needed; ``revision`` a branch). Returns the commit id."""
+        import tempfile
+
+        from ganzoo.huggingface import HubOptions, push_to_hub
+
+        with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as staging:
+            directory = self.save_pretrained(Path(staging) / repo_id.split("/")[-1])
+            return push_to_hub(directory, repo_id, private=private, revision=revision,
+                               commit_message=commit_message, options=HubOptions(endpoint=endpoint, token=token))
+
     def sample_latent(
         self, n: int, *, generator: torch.Generator | None = None, device: torch.device | None = None
     ) -> Tensor:
@@ -108,7 +167,7 @@ class Generator(nn.Module):
             step = batch_size or len(z)
             out = []
             for start in range(0, len(z), step):
-                chunk = z[start:start + step].to(self.device)
+                chunk = z[start:start + step].to(self.device, self.dtype)  # a bf16 model takes bf16 noise
                 if self.num_classes is not None:
                     out.append(self(chunk, labels[start:start + step].to(self.device)))
                 else:
