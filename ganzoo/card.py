@@ -8,13 +8,49 @@ from typing import Any
 from ganzoo.errors import ArtifactError
 
 PIPELINE_TAG = "unconditional-image-generation"
+"""The Hub's task for noise-to-image models; image-to-image ones are "image-to-image". The Hub
+has no task for class-conditional generation: those cards carry a tag and no pipeline_tag."""
+
+DATASET_TERMS = {
+    "celeba64": ("celeba-terms", "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"),
+    "bsds200-train": ("bsds-terms", "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/"),
+    "summer2winter128": ("cyclegan-datasets-terms", "https://github.com/junyanz/CycleGAN"),
+}
+"""``license: other`` needs ``license_name`` and ``license_link`` on the Hub: the terms pages of
+the datasets the zoo's models were trained on (a dataset card may name its own instead)."""
+
+HIDDEN_ARGS = ("data", "seconds", "device", "path")
+"""Protocol keys that describe the machine a figure was measured on, not the figure: they stay
+in config.json's evaluation records and out of the card's model-index."""
+
+
+def _card_args(protocol: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A protocol as model-index metric args: no machine paths or timings."""
+    args = {k: v for k, v in (protocol or {}).items()
+            if k not in HIDDEN_ARGS and not (isinstance(v, str) and (v.startswith(("/", "../", "./", "~"))))}
+    return args or None
+
+
+def _license_fields(dataset: dict[str, Any]) -> dict[str, str]:
+    """``license`` and, for ``other``, the ``license_name`` and ``license_link`` the Hub asks for."""
+    license_id = dataset.get("license")
+    if not license_id:
+        return {}
+    if license_id != "other":
+        return {"license": license_id}
+    known = DATASET_TERMS.get(str(dataset.get("name", "")).lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", str(dataset.get("name", "dataset")).lower()).strip("-") or "dataset"
+    name = dataset.get("license_name") or (known[0] if known else f"{slug}-terms")
+    link = dataset.get("license_link") or (known[1] if known else "README.md#data")
+    return {"license": "other", "license_name": name, "license_link": link}
 
 
 def card_metadata(name: str, config: dict[str, Any]):
-    """The card's YAML metadata as a ``huggingface_hub.ModelCardData``.
+    """The card's YAML metadata as a ``huggingface_hub.ModelCardData``, by the Hub's conventions.
 
     ``config["evaluation"]`` entries (``metric``, ``value``, ``dataset``, ``split``, ``name``,
-    ``protocol``) become the model-index, each result carrying its protocol as metric args.
+    ``protocol``) become the model-index, each result carrying its protocol (without machine
+    paths or timings) as metric args.
     """
     from huggingface_hub import EvalResult, ModelCardData
 
@@ -22,30 +58,30 @@ def card_metadata(name: str, config: dict[str, Any]):
     dataset = config.get("dataset") or {}
     conditional = config.get("num_classes") is not None
     translator = "latent_dim" in config and config["latent_dim"] is None
-    pipeline = "image-to-image" if translator else PIPELINE_TAG
-    tags = ["ganzoo", "gan", arch,
-            "image-to-image" if translator else "conditional-image-generation" if conditional else PIPELINE_TAG]
+    pipeline = "image-to-image" if translator else None if conditional else PIPELINE_TAG
+    task = pipeline or "conditional-image-generation"
+    tags = ["ganzoo", "gan", arch, task]
     results = [
         EvalResult(
-            task_type=pipeline,
+            task_type=task,
             dataset_type=entry.get("dataset_id") or dataset.get("hf_id") or entry.get("dataset", "unknown"),
             dataset_name=entry.get("dataset", dataset.get("name", "unknown")),
             dataset_split=entry.get("split"),
             metric_type=entry["metric"],
             metric_name=entry.get("name", entry["metric"]),
             metric_value=entry["value"],
-            metric_args=entry.get("protocol") or None,
+            metric_args=_card_args(entry.get("protocol")),
         )
         for entry in config.get("evaluation") or []
     ]
     return ModelCardData(
         library_name="ganzoo",
         tags=tags,
-        license=dataset.get("license"),
         datasets=[dataset["hf_id"]] if dataset.get("hf_id") else None,
         pipeline_tag=pipeline,
-        model_name=name,
+        model_name=name if results else None,  # the model-index's name; no top-level key without one
         eval_results=results or None,
+        **_license_fields(dataset),
     )
 
 
@@ -108,9 +144,9 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
             "```",
             "",
             "```python",
-            "from ganzoo.hub import load_pretrained",
+            "import ganzoo",
             "from ganzoo.images import read_image",
-            f'generator = load_pretrained("{use_name}")',
+            f'generator = ganzoo.load_pretrained("{use_name}")',
             f'out = generator.translate(read_image("photo.png")[None]{keywords})  # uint8 NCHW',
             "```",
         ]
@@ -123,11 +159,21 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
             "```",
             "",
             "```python",
-            "from ganzoo.hub import load_pretrained",
-            f'generator = load_pretrained("{use_name}")',
+            "import ganzoo",
+            f'generator = ganzoo.load_pretrained("{use_name}")',
             "images = generator.generate(64, seed=0)  # N, C, H, W in [-1, 1]",
+            'ganzoo.images.save_image(images, "grid.png")',
             "```",
         ]
+        if config.get("num_classes") is not None:
+            usage[-5:-1] = [
+                "import torch",
+                "import ganzoo",
+                f'generator = ganzoo.load_pretrained("{use_name}")',
+                f"labels = torch.arange({config['num_classes']}).repeat_interleave(8)  # one row per class",
+                "images = generator.generate(len(labels), seed=0, labels=labels)  # N, C, H, W in [-1, 1]",
+                'ganzoo.images.save_image(images, "grid.png", nrow=8)',
+            ]
     package = (config.get("plugin") or {}).get("distribution") or "ganzoo"
     if package != "ganzoo":  # a third-party architecture: say what to install
         version = (config.get("plugin") or {}).get("version")
@@ -163,7 +209,7 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
     if config.get("evaluation"):
         lines += ["## Evaluation", "", "| metric | value | data | protocol |", "|---|---|---|---|"]
         for entry in config["evaluation"]:
-            protocol = ", ".join(f"{k}={v}" for k, v in (entry.get("protocol") or {}).items())
+            protocol = ", ".join(f"{k}={v}" for k, v in (_card_args(entry.get("protocol")) or {}).items())
             where = entry.get("dataset", "") + (f" ({entry['split']})" if entry.get("split") else "")
             lines.append(f"| {entry.get('name', entry['metric'])} | {entry['value']} | {where} | {protocol} |")
         lines.append("")
