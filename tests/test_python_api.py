@@ -5,7 +5,6 @@ Hub server), save_image on tensors, and generate with a bf16 model."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
