@@ -267,11 +267,18 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.argument("model")
 @click.option("-n", "num", default=64, show_default=True, help="Number of images.")
 @click.option("-o", "--out", default="samples.png", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="PNG file for the grid.")
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Image file for the grid (.png, .jpg or .webp).")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one file per image into this folder instead of a grid (image i from seed "
+                   "--seed + i; resumable: files already there are kept).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp", "npz"]), default="png",
+              show_default=True, help="--out-dir's files (npz: one samples.npz).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent noise.")
 @click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
 @click.option("--nrow", type=click.IntRange(min=1), help="Images per row (default: a square grid).")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 @click.option("--input", "inputs", type=click.Path(exists=True, path_type=Path),
               help="Image-to-image models: an image, or a folder of images, to translate.")
@@ -279,15 +286,25 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
               help="Image-to-image models: an option of their translate (the model card lists them), "
                    "e.g. --option direction=b2a. Repeatable.")
 @click.option("--direction", help="Same as --option direction=VALUE (two-way translators: a2b or b2a).")
-def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: int | None,
-           device: str, offline: bool, inputs: Path | None, options: tuple[str, ...],
-           direction: str | None) -> None:
-    """Sample a grid of images from MODEL: a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
-    a pretrained directory or a training run. Image-to-image models translate --input
-    (a file, written to -o; or a folder, written as PNGs into the folder -o)."""
-    if not 1 <= num <= MAX_GRID:
-        raise GanzooError(f"-n must be between 1 and {MAX_GRID} (one grid image); for more images, sample "
-                          "several grids with different --seed")
+@click.pass_context
+def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | None, fmt: str,
+           progress: bool | None, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
+           inputs: Path | None, options: tuple[str, ...], direction: str | None) -> None:
+    """Sample a grid of images from MODEL (a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
+    a pretrained directory or a training run), or -n single images into --out-dir.
+    Image-to-image models translate --input (a file, written to -o; or a folder, written as
+    PNGs into the folder -o)."""
+    explicit_out = ctx.get_parameter_source("out") is not click.core.ParameterSource.DEFAULT
+    if out_dir is not None:
+        if explicit_out or inputs is not None:
+            raise GanzooError("--out-dir writes single images from noise; drop -o and --input")
+        if num < 1:
+            raise GanzooError(f"-n must be at least 1, got {num}")
+    elif ctx.get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT:
+        raise GanzooError("--format is for --out-dir; a grid's format comes from the extension of -o")
+    elif not 1 <= num <= MAX_GRID:
+        raise GanzooError(f"-n must be between 1 and {MAX_GRID} (one grid image); for more images, write "
+                          "them into a folder with --out-dir DIR")
     import torch
 
     from ganzoo.devices import resolve_device
@@ -296,11 +313,14 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
     from ganzoo.images import image_format, make_grid, save_image
     from ganzoo.interfaces import class_rows
 
-    if inputs is None or not inputs.is_dir():
+    if out_dir is None and (inputs is None or not inputs.is_dir()):
         image_format(out)  # a file name ganzoo can write, before any model is loaded
 
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
     _echo_notes(generator.source)
+    if out_dir is not None and generator.latent_dim is None:
+        raise GanzooError(f"{model} translates images; --out-dir is for models that sample from noise "
+                          "(translate a folder with --input FOLDER -o FOLDER)")
     if inputs is not None or generator.latent_dim is None:
         translate_options = parse_key_values(options, flag="--option")
         if direction is not None:
@@ -309,6 +329,17 @@ def sample(model: str, num: int, out: Path, seed: int, label: int | None, nrow: 
         return
     if options or direction:
         raise GanzooError(f"{model} makes images from noise; --option and --direction are for image-to-image models")
+    if out_dir is not None:
+        import sys
+
+        from ganzoo.sampling import write_folder
+
+        result = write_folder(generator, out_dir, num, model=model, seed=seed, fmt=fmt, label=label,
+                              progress=sys.stderr.isatty() if progress is None else progress)
+        labels_note = " (labels in labels.csv)" if result.labels and fmt != "npz" else ""
+        click.echo(f"wrote {result.written} images ({result.kept} already there) from the "
+                   f"{generator.source.describe()} into {out_dir}{labels_note}")
+        return
     classes = generator.num_classes
     labels = None
     if classes is None and label is not None:

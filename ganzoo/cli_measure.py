@@ -15,8 +15,11 @@ from ganzoo.settings import parse_key_values
 
 @click.command("eval")
 @click.argument("model", required=False)
-@click.option("--data", required=True, type=click.Path(path_type=Path),
+@click.option("--data", "--real-dir", "data", required=True, type=click.Path(path_type=Path),
               help="Reference dataset, read at the model's resolution.")
+@click.option("--fake-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Instead of a MODEL: a folder of generated images (`ganzoo sample --out-dir`, or any "
+                   "generator's output) to measure against --data.")
 @click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
 @click.option("--split", help="Reference split for readers that have them (default: test).")
 @click.option("-m", "--metrics", default="swd,ms-ssim", show_default=True,
@@ -33,9 +36,9 @@ from ganzoo.settings import parse_key_values
               help="Also add the figures to MODEL's config.json and model card (a pretrained directory).")
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
-def eval_command(model: str | None, data: Path, dataset_name: str | None, split: str | None, metrics: str,
-                 num: int | None, seed: int, device: str, inception_weights: Path | None, real_vs_real: bool,
-                 out: Path | None, record: bool, offline: bool, progress: bool | None) -> None:
+def eval_command(model: str | None, data: Path, fake_dir: Path | None, dataset_name: str | None, split: str | None,
+                 metrics: str, num: int | None, seed: int, device: str, inception_weights: Path | None,
+                 real_vs_real: bool, out: Path | None, record: bool, offline: bool, progress: bool | None) -> None:
     """Measure MODEL (a pretrained NAME, hf-hub:ORG/NAME, a directory or a training run)
     against --data with --metrics; every figure is reported with its protocol.
 
@@ -43,6 +46,7 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
     ganzoo eval dcgan-celeba --data ../shared/data/celeba64 -m swd,ms-ssim
     ganzoo eval cgan-mnist --data ../shared/data/mnist -m classifier-score,classifier-fd,tstr
     ganzoo eval --real-vs-real --data ../shared/data/celeba64 -m swd
+    ganzoo eval --fake-dir faces/ --data ../shared/data/celeba64 -m swd
     """
     import sys
 
@@ -51,9 +55,12 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
     from ganzoo.metrics.evaluate import evaluate
     from ganzoo.metrics.report import summary_lines
 
-    if (model is None) == (not real_vs_real):
-        raise GanzooError("give a MODEL to evaluate or --real-vs-real, not both" if model
-                          else "give a MODEL to evaluate, or --real-vs-real for the data's floor")
+    chosen = sum((model is not None, real_vs_real, fake_dir is not None))
+    if chosen != 1:
+        raise GanzooError("give one of a MODEL, --fake-dir or --real-vs-real" if chosen
+                          else "give a MODEL to evaluate (or --fake-dir DIR), or --real-vs-real for the data's floor")
+    if record and fake_dir is not None:
+        raise GanzooError("--record writes into a pretrained directory; a --fake-dir has none")
     if record and not (model and (Path(model) / "config.json").is_file()):
         raise GanzooError("--record writes into a pretrained directory; give MODEL as a path to one "
                           "(e.g. one made by `ganzoo export`)")
@@ -63,7 +70,7 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
     report = evaluate(model, data, names, n=num, seed=seed, device=device, split=split,
                       dataset_name=dataset_name,
                       metric_options={"inception_weights": str(inception_weights) if inception_weights else None},
-                      hub_options=HubOptions(offline=offline),
+                      hub_options=HubOptions(offline=offline), fake_dir=fake_dir,
                       progress=sys.stderr.isatty() if progress is None else progress)
     for note in (report["model"] or {}).get("notes", ()):
         click.echo(f"note: {note}", err=True)
@@ -73,7 +80,7 @@ def eval_command(model: str | None, data: Path, dataset_name: str | None, split:
     what = report["model"]["source"] if report["model"] else report["reference"]["real_vs_real"]
     reference = report["reference"]
     shape = "x".join(map(str, reference["resolution"])) if reference["resolution"] else "image pairs"
-    click.echo(f"{model or 'real vs real'}: {what}; reference {reference['path']} ({reference['split']}, "
+    click.echo(f"{model or fake_dir or 'real vs real'}: {what}; reference {reference['path']} ({reference['split']}, "
                f"{shape}), seed {seed}, on {report['device']}")
     for line in summary_lines(report):
         click.echo(f"  {line}")

@@ -114,8 +114,9 @@ def _run_metric(metric: Metric, real: ImageDataset | None, fake: ImageDataset, n
 def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str], *, n: int | None = None,
              seed: int = 0, device: str = "cpu", split: str | None = None, dataset_name: str | None = None,
              metric_options: dict[str, Any] | None = None, hub_options=None,
-             progress: bool = False) -> dict[str, Any]:
-    """Evaluate ``model`` (None: real-vs-real) on reference ``data`` with ``metrics``.
+             progress: bool = False, fake_dir: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate ``model`` (None: real-vs-real), or the generated images in ``fake_dir`` (a folder
+    ``ganzoo sample --out-dir`` wrote, or any folder of images), on reference ``data``.
 
     ``n`` is the number of images a side for every metric (default: each metric's protocol);
     ``split`` the reference split (default: "test" when the reader has splits, so labelled
@@ -134,6 +135,17 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     for metric in built:
         metric.prepare(torch_device)
     generator = None
+    folder = None
+    if fake_dir is not None:
+        from ganzoo.sampling import read_folder
+
+        if model is not None:
+            raise GanzooError("give a MODEL or --fake-dir, not both")
+        folder = read_folder(fake_dir)
+        for metric in built:
+            if metric.needs_labels and folder.labels is None:
+                raise GanzooError(f"{metric.name} needs labelled images, and {fake_dir} has no labels.csv; "
+                                  "drop that metric")
     if model is not None:
         from ganzoo.hub import load_pretrained
 
@@ -148,17 +160,21 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     for metric in built:
         if isinstance(metric, ModelMetric):
             raise GanzooError(f"{metric.name} measures image-to-image models; "
-                              f"{model or 'real-vs-real'} is not one")
-    size = None if generator is None else generator.image_shape[1]
+                              f"{model or fake_dir or 'real-vs-real'} is not one")
+    size = generator.image_shape[1] if generator is not None else folder.image_shape[1] if folder else None
     if split is None:
         split = _default_split(Path(data), dataset_name)
     real = load_dataset(data, dataset_name, image_size=size, split=split)
     counts = {metric.name: n or metric.default_n for metric in built}
     comparing = [m.name for m in built if m.needs_real]
-    if generator is not None and comparing and len(real) < MIN_REFERENCE:
+    measured = generator is not None or folder is not None
+    if measured and comparing and len(real) < MIN_REFERENCE:
         raise DataError(f"{data} holds {len(real)} image{'s' if len(real) != 1 else ''}; {', '.join(comparing)} compares the model's images with a "
                         f"set of real ones and needs at least {MIN_REFERENCE} (real-vs-real: {2 * MIN_REFERENCE})")
-    if generator is not None:
+    if folder is not None:
+        check_shapes(real.image_shape, folder.image_shape, "eval", real.name or str(data), str(fake_dir))
+        fake, reference, fake_side = folder, real, "generated"
+    elif generator is not None:
         check_shapes(real.image_shape, tuple(generator.image_shape), "eval", real.name or str(data), str(model))
         fake = generate_dataset(generator, max(counts.values()), seed=seed, progress=progress,
                                 name=f"{model} samples")
@@ -168,20 +184,24 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
         fake_side = "second-half"
     results = []
     for metric in built:
-        result, notes = _run_metric(metric, reference if metric.needs_real or generator is not None else None,
+        result, notes = _run_metric(metric, reference if metric.needs_real or measured else None,
                                     fake, counts[metric.name], seed=seed, device=str(torch_device),
                                     progress=progress, fake_side=fake_side)
         entry = result.to_dict()
         entry["protocol"] = {**entry["protocol"], "seed": seed, "resolution": list(fake.image_shape),
                              "data": str(data), "split": real.card.get("split", "all images"),
-                             "real_vs_real": generator is None}
+                             "real_vs_real": not measured}
         entry["warnings"] = notes
         results.append(entry)
     reference = {"path": str(data), "reader": real.reader, "split": real.card.get("split", "all images"),
                  "images": len(real), "resolution": list(real.image_shape),
-                 "real_vs_real": None if generator is not None else
+                 "real_vs_real": None if measured else
                  f"two disjoint random halves of {len(fake)} images (seed {seed})"}
-    return _report(generator, model, reference, results, seed=seed, device=torch_device)
+    report = _report(generator, model, reference, results, seed=seed, device=torch_device)
+    if folder is not None:
+        report["model"] = {"name": str(fake_dir), "source": f"{len(folder)} images in {fake_dir}",
+                           "architecture": None, "image_shape": list(folder.image_shape), "notes": []}
+    return report
 
 
 def _report(generator, model, reference: dict[str, Any], results: list[dict[str, Any]], *, seed: int,
