@@ -381,9 +381,14 @@ def _translate(generator: Any, model: str, inputs: Path | None, out: Path, optio
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("model")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=Path),
-              help="Pretrained directory to write.")
+              help="Pretrained directory to write (with --format: the file).")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "exported-program"]),
+              help="Export MODEL (any model `sample` takes) for deployment instead: ONNX (.onnx), "
+                   "TorchScript (.pt) or a torch.export ExportedProgram (.pt2), verified against PyTorch.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="With --format, image-to-image models: a forward option (e.g. direction=b2a).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists (only once the new one is written).")
 @click.option("--no-ema", is_flag=True, help="Export the live generator instead of its EMA.")
 @click.option("--dataset-name", help="Name of the training data for the model card.")
@@ -393,9 +398,31 @@ def _translate(generator: Any, model: str, inputs: Path | None, out: Path, optio
 @click.option("--best", metavar="METRIC",
               help="Export the checkpoint with the best METRIC logged during training (eval_metrics; "
                    "keep it from rotation with --set keep_best=METRIC) instead of the latest.")
-def export(run_dir: Path, out: Path, overwrite: bool, no_ema: bool, dataset_name: str | None,
-           license_: str | None, dataset_terms: str | None, notes: str, best: str | None) -> None:
-    """Export a training run's latest (or --best) checkpoint as a pretrained directory."""
+def export(model: str, out: Path, fmt: str | None, options: tuple[str, ...], overwrite: bool, no_ema: bool,
+           dataset_name: str | None, license_: str | None, dataset_terms: str | None, notes: str,
+           best: str | None) -> None:
+    """Export a training run MODEL's latest (or --best) checkpoint as a pretrained directory;
+    with --format, any MODEL as an ONNX, TorchScript or ExportedProgram file.
+
+    \b
+    ganzoo export runs/faces -o my-faces --best swd
+    ganzoo export dcgan-celeba --format onnx -o dcgan-celeba.onnx
+    """
+    if fmt is not None:
+        from ganzoo.deploy import export_generator
+        from ganzoo.hub import load_pretrained
+
+        generator = load_pretrained(model, use_ema=not no_ema)
+        info = export_generator(generator, out, fmt, options=parse_key_values(options, flag="--option"),
+                                overwrite=overwrite)
+        click.echo(f"exported {model} to {info.path}: {info.describe()}")
+        return
+    if options:
+        raise GanzooError("--option is for --format exports")
+    run_dir = Path(model)
+    if not run_dir.is_dir():
+        raise GanzooError(f"{model} is not a training run folder; to export a pretrained model for "
+                          "deployment, add --format onnx|torchscript|exported-program")
     from ganzoo.hub import export_run
 
     facts = {"name": dataset_name, "license": license_, "license_note": dataset_terms}

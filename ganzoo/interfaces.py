@@ -61,6 +61,8 @@ class Generator(nn.Module):
     image_shape: tuple[int, int, int]
     latent_dim: int | None = None
     num_classes: int | None = None
+    spatial_multiple: int = 1
+    """Image-to-image generators: input sides must be multiples of this (exports declare it)."""
     translate_options: str = ""
     """Image-to-image generators: the ``ganzoo sample`` options their translate takes, for
     model cards (e.g. "--direction a2b")."""

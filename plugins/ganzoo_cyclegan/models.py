@@ -153,6 +153,8 @@ class CycleGANPair(Generator):
     (F: Y -> X). ``forward(images, direction)`` runs one of them; this is what is exported."""
 
     translate_options = "--direction a2b"
+    spatial_multiple = 4
+    """Image sides must be multiples of this (two stride-2 stages); exports declare it."""
 
     def __init__(self, config: CycleGANConfig) -> None:
         super().__init__()
