@@ -5,7 +5,6 @@ kind; a failed or refused export leaves nothing behind."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import onnxruntime
