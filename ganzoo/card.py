@@ -85,6 +85,34 @@ def card_metadata(name: str, config: dict[str, Any]):
     )
 
 
+def _export_section(use_name: str, config: dict[str, Any]) -> list[str]:
+    """How to export the model for deployment, with the exported graph's signature."""
+    from ganzoo.deploy import (
+        CONDITIONAL_INPUTS, NOISE_INPUTS, NOISE_OUTPUTS, OPSET, TRANSLATOR_INPUTS, TRANSLATOR_OUTPUTS,
+    )
+
+    c, h, w = config["image_shape"]
+    if config.get("latent_dim") is None:
+        signature = (f"input `{TRANSLATOR_INPUTS[0]}` (N, {c}, h, w) and output `{TRANSLATOR_OUTPUTS[0]}` "
+                     "(N, C, H', W'), float32 in [-1, 1]; batch and size are dynamic")
+    else:
+        inputs = NOISE_INPUTS if config.get("num_classes") is None else CONDITIONAL_INPUTS
+        signature = f"input `{inputs[0]}` (N, {config['latent_dim']}) float32"
+        if len(inputs) > 1:
+            signature += f" and `{inputs[1]}` (N,) int64 in 0..{config['num_classes'] - 1}"
+        signature += f", output `{NOISE_OUTPUTS[0]}` (N, {c}, {h}, {w}) float32 in [-1, 1]; the batch is dynamic"
+    return [
+        "## Export",
+        "",
+        "```bash",
+        f"ganzoo export {use_name} --format onnx -o model.onnx   # or torchscript (.pt), exported-program (.pt2)",
+        "```",
+        "",
+        f"ONNX opset {OPSET}: {signature}. Each export is checked against PyTorch before it is written.",
+        "",
+    ]
+
+
 def card_results(path) -> list[dict[str, Any]]:
     """The measured metrics in a model card's model-index (``README.md``), as dicts with
     ``metric``, ``name``, ``value``, ``dataset``, ``split`` and ``protocol``; [] if none.
@@ -197,6 +225,7 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
         *[f"| {k} | {v} |" for k, v in config["config"].items()],
         "",
     ]
+    lines += _export_section(use_name, config)
     if training:
         lines += [
             "## Training",

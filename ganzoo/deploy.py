@@ -30,6 +30,8 @@ from torch import Tensor, nn
 from ganzoo.errors import GanzooError
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "exported-program": ".pt2"}
+NOISE_INPUTS, CONDITIONAL_INPUTS, NOISE_OUTPUTS = ("z",), ("z", "labels"), ("images",)
+TRANSLATOR_INPUTS, TRANSLATOR_OUTPUTS = ("images",), ("translated",)  # ONNX names must differ
 OPSET = 18
 TOLERANCE = 1e-3
 """Largest absolute difference from PyTorch accepted, on images in [-1, 1]."""
@@ -94,8 +96,8 @@ def _example(generator: Any, batch: int, seed: int, grow: int = 0) -> tuple[Tens
 
 def _names(generator: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if generator.latent_dim is None:
-        return ("images",), ("translated",)  # ONNX names must differ
-    return (("z",) if generator.num_classes is None else ("z", "labels")), ("images",)
+        return TRANSLATOR_INPUTS, TRANSLATOR_OUTPUTS
+    return (NOISE_INPUTS if generator.num_classes is None else CONDITIONAL_INPUTS), NOISE_OUTPUTS
 
 
 def _dynamic_shapes(generator: Any) -> tuple[dict[int, Any], ...]:
