@@ -57,8 +57,9 @@ def eval_command(model: str | None, data: Path, fake_dir: Path | None, dataset_n
 
     chosen = sum((model is not None, real_vs_real, fake_dir is not None))
     if chosen != 1:
-        raise GanzooError("give one of a MODEL, --fake-dir or --real-vs-real" if chosen
-                          else "give a MODEL to evaluate (or --fake-dir DIR), or --real-vs-real for the data's floor")
+        raise GanzooError("give only one of a MODEL, --fake-dir or --real-vs-real" if chosen
+                          else "give a MODEL to evaluate, or --real-vs-real for the data's floor (or --fake-dir DIR: "
+                               "a folder of generated images)")
     if record and fake_dir is not None:
         raise GanzooError("--record writes into a pretrained directory; a --fake-dir has none")
     if record and not (model and (Path(model) / "config.json").is_file()):

@@ -96,7 +96,7 @@ def test_bad_input_is_one_line(ganzoo, one_line_error, tmp_path, mnist_dir):
                                                          "(dcgan-celeba) is RGB"),
         (["eval", "mlp-mnist", "--data", mnist_dir, "-m", "swdd"], "unknown metric 'swdd'; did you mean 'swd'?"),
         (["eval", "mlp-mnist", "--data", mnist_dir, "-m", "tstr"], "tstr needs a class-conditional model"),
-        (["eval", "mlp-mnist", "--real-vs-real", "--data", mnist_dir], "not both"),
+        (["eval", "mlp-mnist", "--real-vs-real", "--data", mnist_dir], "only one of a MODEL, --fake-dir or --real-vs-real"),
         (["eval", "--data", mnist_dir], "give a MODEL to evaluate, or --real-vs-real"),
         (["eval", "mlp-mnist", "--data", mnist_dir, "-o", tmp_path / "missing" / "r.json"], "does not exist"),
         (["eval", "--real-vs-real", "--data", rgb, "--split", "test"], "the image-folder reader has no splits"),

@@ -395,7 +395,9 @@ class Trainer:
         own = module.state_dict()
         missing = sorted(set(own) - set(weights))
         unexpected = sorted(set(weights) - set(own))
-        shaped = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+        from torch.nn.parameter import is_lazy
+
+        shaped = [k for k in own if k in weights and not is_lazy(own[k]) and own[k].shape != weights[k].shape]
         fix = "resume with the settings it was trained with (run.json), or start a new run"
         if shaped:
             key = shaped[0]
