@@ -68,13 +68,34 @@ def cli() -> None:
     """
 
 
+JSON_HELP = "Print the result as JSON on stdout (for scripts) instead of text."
+
+
+def _echo_json(value: Any) -> None:
+    import json
+
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
 @cli.command("list")
 @click.option("--pretrained", is_flag=True, help="Only the pretrained models.")
-def list_command(pretrained: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+def list_command(pretrained: bool, as_json: bool) -> None:
     """List architectures, pretrained models, losses, dataset readers and metrics."""
     from ganzoo.plugins import get_zoo
 
     zoo = get_zoo()
+    if as_json:
+        listing: dict[str, Any] = {"pretrained": [
+            {"name": e.name, "architecture": e.architecture, "plugin": e.plugin, "repo_id": e.repo_id,
+             "revision": e.revision, "sha256": e.sha256, "bundled": e.bundled is not None,
+             "description": e.description} for e in zoo.pretrained]}
+        if not pretrained:
+            for kind, registry in (("architectures", zoo.architectures), ("losses", zoo.losses),
+                                   ("datasets", zoo.datasets), ("metrics", zoo.metrics)):
+                listing[kind] = [{"name": e.name, "plugin": e.plugin, "description": e.description} for e in registry]
+        _echo_json(listing)
+        return
     if not pretrained:
         rows = [[e.name, e.plugin, e.description] for e in zoo.architectures]
         click.echo(_table(rows, ["architecture", "plugin", "description"]))
@@ -94,7 +115,8 @@ def list_command(pretrained: bool) -> None:
 @cli.command()
 @click.argument("name")
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
-def info(name: str, offline: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+def info(name: str, offline: bool, as_json: bool) -> None:
     """Show an architecture or a pretrained model (NAME[@REV], hf-hub:ORG/NAME or a directory)."""
     from ganzoo import hub
     from ganzoo.card import card_results
@@ -103,7 +125,7 @@ def info(name: str, offline: bool) -> None:
 
     zoo = get_zoo()
     if name in zoo.architectures and not Path(name).is_dir():
-        _architecture_info(name)
+        _architecture_info(name, as_json)
         return
     source = hub.resolve(name, HubOptions(offline=offline))
     _echo_notes(source)
@@ -112,6 +134,10 @@ def info(name: str, offline: bool) -> None:
     config = hub.read_config(source.path)
     shapes = hub.safetensors_shapes(source.path / hub.WEIGHTS)
     params = sum(math.prod(s) for s in shapes.values())
+    if as_json:
+        _echo_json({"name": source.name, "kind": source.kind, "source": source.describe(),
+                    "path": str(source.path), "notes": list(source.notes), "parameters": params, "config": config})
+        return
     click.echo(f"{source.name}  ({config['architecture']}, from the {source.describe()})")
     click.echo(f"  images      {'x'.join(map(str, config['image_shape']))} in {config.get('value_range')}")
     click.echo(f"  parameters  {params:,} (generator, {config.get('dtype', '?')})")
@@ -152,7 +178,7 @@ def _echo_notes(source: Any) -> None:
         click.echo(f"note: {note}", err=True)
 
 
-def _architecture_info(name: str) -> None:
+def _architecture_info(name: str, as_json: bool = False) -> None:
     import dataclasses
 
     from ganzoo.engine import TrainConfig
@@ -164,6 +190,13 @@ def _architecture_info(name: str) -> None:
     config = arch.make_config()
     g, d = arch.build_generator(config), arch.build_discriminator(config)
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    defaults = {**TrainConfig().to_dict(), **arch.training_defaults}
+    if as_json:
+        _echo_json({"architecture": name, "plugin": entry.plugin, "description": entry.description,
+                    "generator_parameters": count(g), "discriminator_parameters": count(d),
+                    "image_shape": list(g.image_shape), "model_config": dataclasses.asdict(config),
+                    "training_defaults": defaults})
+        return
     click.echo(f"{name}  (plugin {entry.plugin}): {entry.description}")
     click.echo(f"  generator      {count(g):,} parameters, makes {'x'.join(map(str, g.image_shape))}")
     click.echo(f"  discriminator  {count(d):,} parameters")
@@ -171,7 +204,6 @@ def _architecture_info(name: str) -> None:
     for key, value in dataclasses.asdict(config).items():
         click.echo(f"  {key:<16} {value}")
     click.echo("training defaults:")
-    defaults = {**TrainConfig().to_dict(), **arch.training_defaults}
     for key, value in defaults.items():
         click.echo(f"  {key:<16} {value}")
 
@@ -275,6 +307,8 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp", "npz"]), default="png",
               show_default=True, help="--out-dir's files (npz: one samples.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent noise.")
 @click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
 @click.option("--nrow", type=click.IntRange(min=1), help="Images per row (default: a square grid).")
@@ -288,7 +322,7 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.option("--direction", help="Same as --option direction=VALUE (two-way translators: a2b or b2a).")
 @click.pass_context
 def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | None, fmt: str,
-           progress: bool | None, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
+           progress: bool | None, as_json: bool, quiet: bool, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
            inputs: Path | None, options: tuple[str, ...], direction: str | None) -> None:
     """Sample a grid of images from MODEL (a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
     a pretrained directory or a training run), or -n single images into --out-dir.
@@ -317,7 +351,15 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
         image_format(out)  # a file name ganzoo can write, before any model is loaded
 
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
-    _echo_notes(generator.source)
+    if not quiet:
+        _echo_notes(generator.source)
+
+    def done(text: str, **record: Any) -> None:
+        if as_json:
+            _echo_json({"model": model, "source": generator.source.describe(), **record})
+        elif not quiet:
+            click.echo(text)
+
     if out_dir is not None and generator.latent_dim is None:
         raise GanzooError(f"{model} translates images; --out-dir is for models that sample from noise "
                           "(translate a folder with --input FOLDER -o FOLDER)")
@@ -325,7 +367,10 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
         translate_options = parse_key_values(options, flag="--option")
         if direction is not None:
             translate_options["direction"] = direction
-        _translate(generator, model, inputs, out, translate_options)
+        written = _translate(generator, model, inputs, out, translate_options)
+        where = out if len(written) > 1 or (inputs is not None and inputs.is_dir()) else written[0]
+        done(f"translated {len(written)} image(s) with the {generator.source.describe()} into {where}",
+             written=[str(path) for path in written], options=translate_options)
         return
     if options or direction:
         raise GanzooError(f"{model} makes images from noise; --option and --direction are for image-to-image models")
@@ -335,10 +380,12 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
         from ganzoo.sampling import write_folder
 
         result = write_folder(generator, out_dir, num, model=model, seed=seed, fmt=fmt, label=label,
-                              progress=sys.stderr.isatty() if progress is None else progress)
+                              progress=not quiet and (sys.stderr.isatty() if progress is None else progress))
         labels_note = " (labels in labels.csv)" if result.labels and fmt != "npz" else ""
-        click.echo(f"wrote {result.written} images ({result.kept} already there) from the "
-                   f"{generator.source.describe()} into {out_dir}{labels_note}")
+        done(f"wrote {result.written} images ({result.kept} already there) from the "
+             f"{generator.source.describe()} into {out_dir}{labels_note}",
+             out_dir=str(out_dir), n=num, seed=seed, format=fmt, written=result.written, kept=result.kept,
+             labels="labels.csv" if result.labels and fmt != "npz" else None)
         return
     classes = generator.num_classes
     labels = None
@@ -355,10 +402,13 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
     images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels,
                                 batch_size=SAMPLE_BATCH)
     save_image(make_grid(images, nrow=nrow), out)
-    click.echo(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}")
+    done(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}",
+         written=[str(out)], n=len(images), seed=seed,
+         labels=None if labels is None else labels.tolist())
 
 
-def _translate(generator: Any, model: str, inputs: Path | None, out: Path, options: dict[str, Any]) -> None:
+def _translate(generator: Any, model: str, inputs: Path | None, out: Path, options: dict[str, Any]) -> list[Path]:
+    """Translate --input (a file or a folder) into -o; the files written."""
     from ganzoo.data.folder import image_files
     from ganzoo.images import read_image, save_uint8
 
@@ -376,8 +426,7 @@ def _translate(generator: Any, model: str, inputs: Path | None, out: Path, optio
     images = [read_image(file) for file, _ in pairs]  # every input is checked before anything is written
     for image, (_, target) in zip(images, pairs):
         save_uint8(generator.translate(image[None], **options)[0], target)
-    where = out if len(pairs) > 1 or inputs.is_dir() else pairs[0][1]
-    click.echo(f"translated {len(pairs)} image(s) with the {generator.source.describe()} into {where}")
+    return [target for _, target in pairs]
 
 
 @cli.command()

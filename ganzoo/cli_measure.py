@@ -36,9 +36,12 @@ from ganzoo.settings import parse_key_values
               help="Also add the figures to MODEL's config.json and model card (a pretrained directory).")
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON on stdout instead of the summary.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 def eval_command(model: str | None, data: Path, fake_dir: Path | None, dataset_name: str | None, split: str | None,
                  metrics: str, num: int | None, seed: int, device: str, inception_weights: Path | None,
-                 real_vs_real: bool, out: Path | None, record: bool, offline: bool, progress: bool | None) -> None:
+                 real_vs_real: bool, out: Path | None, record: bool, offline: bool, progress: bool | None,
+                 as_json: bool, quiet: bool) -> None:
     """Measure MODEL (a pretrained NAME, hf-hub:ORG/NAME, a directory or a training run)
     against --data with --metrics; every figure is reported with its protocol.
 
@@ -72,27 +75,31 @@ def eval_command(model: str | None, data: Path, fake_dir: Path | None, dataset_n
                       dataset_name=dataset_name,
                       metric_options={"inception_weights": str(inception_weights) if inception_weights else None},
                       hub_options=HubOptions(offline=offline), fake_dir=fake_dir,
-                      progress=sys.stderr.isatty() if progress is None else progress)
-    for note in (report["model"] or {}).get("notes", ()):
-        click.echo(f"note: {note}", err=True)
+                      progress=not quiet and (sys.stderr.isatty() if progress is None else progress))
+    say = (lambda text: None) if quiet or as_json else click.echo
+    if not quiet:
+        for note in (report["model"] or {}).get("notes", ()):
+            click.echo(f"note: {note}", err=True)
     for entry in report["results"]:
         for warning in entry["warnings"]:
             click.echo(f"warning: {warning}", err=True)
     what = report["model"]["source"] if report["model"] else report["reference"]["real_vs_real"]
     reference = report["reference"]
     shape = "x".join(map(str, reference["resolution"])) if reference["resolution"] else "image pairs"
-    click.echo(f"{model or fake_dir or 'real vs real'}: {what}; reference {reference['path']} ({reference['split']}, "
-               f"{shape}), seed {seed}, on {report['device']}")
+    say(f"{model or fake_dir or 'real vs real'}: {what}; reference {reference['path']} ({reference['split']}, "
+        f"{shape}), seed {seed}, on {report['device']}")
     for line in summary_lines(report):
-        click.echo(f"  {line}")
+        say(f"  {line}")
     if out is not None:
         atomic_write_text(out, json.dumps(report, indent=2) + "\n")
-        click.echo(f"wrote the report with protocols to {out}")
+        say(f"wrote the report with protocols to {out}")
     if record:
         from ganzoo.export import record_evaluation
 
         record_evaluation(Path(model), report)
-        click.echo(f"recorded {len(report['results'])} figure(s) in {model}/config.json and its model card")
+        say(f"recorded {len(report['results'])} figure(s) in {model}/config.json and its model card")
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
 
 
 @click.command()
