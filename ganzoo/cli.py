@@ -307,6 +307,15 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp", "npz"]), default="png",
               show_default=True, help="--out-dir's files (npz: one samples.npz).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--truncation", type=float, metavar="PSI",
+              help="Truncation trick (BigGAN's): latent components beyond [-PSI, PSI] are drawn again.")
+@click.option("--latents", "latents_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Latents to use (.npy or .safetensors, shape (N, latent_dim)) instead of drawing them.")
+@click.option("--walk", type=click.IntRange(min=2), metavar="K",
+              help="An animated latent walk (-o walk.gif) through K keyframes, spherically interpolated.")
+@click.option("--frames", type=click.IntRange(min=1), default=12, show_default=True,
+              help="--walk: frames from each keyframe to the next.")
+@click.option("--fps", type=float, default=12, show_default=True, help="--walk: frames per second.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent noise.")
@@ -322,13 +331,21 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @click.option("--direction", help="Same as --option direction=VALUE (two-way translators: a2b or b2a).")
 @click.pass_context
 def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | None, fmt: str,
-           progress: bool | None, as_json: bool, quiet: bool, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
+           progress: bool | None, truncation: float | None, latents_file: Path | None, walk: int | None,
+           frames: int, fps: float, as_json: bool, quiet: bool, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
            inputs: Path | None, options: tuple[str, ...], direction: str | None) -> None:
     """Sample a grid of images from MODEL (a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
     a pretrained directory or a training run), or -n single images into --out-dir.
     Image-to-image models translate --input (a file, written to -o; or a folder, written as
     PNGs into the folder -o)."""
     explicit_out = ctx.get_parameter_source("out") is not click.core.ParameterSource.DEFAULT
+    if walk is not None:
+        if out_dir is not None or latents_file is not None or inputs is not None:
+            raise GanzooError("--walk makes one animation from drawn latents; drop --out-dir, --latents and --input")
+        if out.suffix.lower() != ".gif":
+            raise GanzooError(f"--walk writes a GIF: give -o with a .gif name (got {out.name})")
+        if not 1 <= num <= MAX_GRID:
+            raise GanzooError(f"-n (walks side by side) must be between 1 and {MAX_GRID}")
     if out_dir is not None:
         if explicit_out or inputs is not None:
             raise GanzooError("--out-dir writes single images from noise; drop -o and --input")
@@ -347,7 +364,7 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
     from ganzoo.images import image_format, make_grid, save_image
     from ganzoo.interfaces import class_rows
 
-    if out_dir is None and (inputs is None or not inputs.is_dir()):
+    if out_dir is None and walk is None and (inputs is None or not inputs.is_dir()):
         image_format(out)  # a file name ganzoo can write, before any model is loaded
 
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
@@ -363,6 +380,12 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
     if out_dir is not None and generator.latent_dim is None:
         raise GanzooError(f"{model} translates images; --out-dir is for models that sample from noise "
                           "(translate a folder with --input FOLDER -o FOLDER)")
+    if generator.latent_dim is None and (walk is not None or truncation is not None or latents_file is not None):
+        raise GanzooError(f"{model} translates images; --walk, --truncation and --latents are for models "
+                          "that sample from noise")
+    from ganzoo.latents import draw_stream, read_latents, write_latents
+
+    given = None if latents_file is None else read_latents(latents_file, generator.latent_dim)
     if inputs is not None or generator.latent_dim is None:
         translate_options = parse_key_values(options, flag="--option")
         if direction is not None:
@@ -380,6 +403,7 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
         from ganzoo.sampling import write_folder
 
         result = write_folder(generator, out_dir, num, model=model, seed=seed, fmt=fmt, label=label,
+                              truncation=truncation, latents=given,
                               progress=not quiet and (sys.stderr.isatty() if progress is None else progress))
         labels_note = " (labels in labels.csv)" if result.labels and fmt != "npz" else ""
         done(f"wrote {result.written} images ({result.kept} already there) from the "
@@ -387,24 +411,56 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
              out_dir=str(out_dir), n=num, seed=seed, format=fmt, written=result.written, kept=result.kept,
              labels="labels.csv" if result.labels and fmt != "npz" else None)
         return
+    if given is not None:
+        num = len(given)
+        if not 1 <= num <= MAX_GRID:
+            raise GanzooError(f"{latents_file} holds {num} latents; a grid takes 1 to {MAX_GRID} (use --out-dir)")
     classes = generator.num_classes
     labels = None
     if classes is None and label is not None:
         raise GanzooError(f"{model} is not conditional; drop --label")
     if classes is not None:
-        if label is None:
+        if label is not None and not 0 <= label < classes:
+            raise GanzooError(f"label {label} is out of range: {model} has classes 0 to {classes - 1}")
+        if label is not None:
+            labels = torch.full((num,), label, dtype=torch.long)
+        elif given is not None:
+            labels = torch.arange(num) % classes
+        else:
             labels = class_rows(classes, num)
             nrow = nrow or len(labels) // classes
-        elif not 0 <= label < classes:
-            raise GanzooError(f"label {label} is out of range: {model} has classes 0 to {classes - 1}")
-        else:
-            labels = torch.full((num,), label, dtype=torch.long)
-    images = generator.generate(num if labels is None else len(labels), seed=seed, labels=labels,
-                                batch_size=SAMPLE_BATCH)
+    count = num if labels is None else len(labels)
+    z = given if given is not None else draw_stream(generator, count, seed, truncation)
+    if walk is not None:
+        from ganzoo.latents import frame_ms, walk as walk_latents
+
+        keys = torch.stack([z] + [draw_stream(generator, count, seed + k, truncation) for k in range(1, walk)])
+        pictures = [make_grid(generator.generate(count, z=step, labels=labels, batch_size=SAMPLE_BATCH), nrow=nrow)
+                    for step in walk_latents(keys, frames)]
+        _save_gif(pictures, out, frame_ms(fps))
+        write_latents(keys.flatten(0, 1), out.with_name(f"{out.stem}.latents.npy"))
+        done(f"wrote a walk of {len(pictures)} frames through {walk} keyframes ({count} walks) from the "
+             f"{generator.source.describe()} to {out}", written=[str(out)], n=count, seed=seed, frames=len(pictures))
+        return
+    images = generator.generate(count, z=z, labels=labels, batch_size=SAMPLE_BATCH)
     save_image(make_grid(images, nrow=nrow), out)
-    done(f"wrote {len(images)} samples from the {generator.source.describe()} to {out}",
-         written=[str(out)], n=len(images), seed=seed,
+    latents_path = write_latents(z, out.with_name(f"{out.stem}.latents.npy"))
+    done(f"wrote {len(images)} samples from the {generator.source.describe()} to {out} (latents in "
+         f"{latents_path.name})", written=[str(out), str(latents_path)], n=len(images), seed=seed,
          labels=None if labels is None else labels.tolist())
+
+
+def _save_gif(pictures: list[Any], out: Path, ms: int) -> None:
+    """An animated GIF of PIL images, looping, written atomically."""
+    import os
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=ms, loop=0)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _translate(generator: Any, model: str, inputs: Path | None, out: Path, options: dict[str, Any]) -> list[Path]:

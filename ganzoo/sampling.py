@@ -5,8 +5,8 @@ Image ``i`` is drawn from its own seed, ``seed + i``, so a set does not depend o
 and a resumed folder is the folder an uninterrupted run makes: files that exist are kept (each
 was written atomically, so each is complete), the missing ones are made. A conditional model
 draws ``--label`` or the classes in turn (image ``i`` of class ``i % classes``), recorded in
-labels.csv. ``samples.json`` records the model, seed and format; a folder of another model or
-seed is refused rather than mixed. The ``npz`` format writes one ``samples.npz`` instead
+labels.csv; the latents used are kept in latents.npy. ``samples.json`` records the model, seed,
+format and truncation; a folder of another model, seed or truncation is refused rather than mixed. The ``npz`` format writes one ``samples.npz`` instead
 (``arr_0``: uint8 N, H, W, C, the layout of the common FID evaluators; ``labels`` if any).
 """
 
@@ -26,10 +26,11 @@ from tqdm.auto import tqdm
 
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.fileio import atomic_write_text
+from ganzoo.latents import describe_truncation, draw_each, write_latents
 from ganzoo.pixels import to_unsigned
 
 FOLDER_FORMATS = ("png", "jpg", "webp", "npz")
-MANIFEST, LABELS, NPZ = "samples.json", "labels.csv", "samples.npz"
+MANIFEST, LABELS, NPZ, LATENTS = "samples.json", "labels.csv", "samples.npz", "latents.npy"
 BATCH = 256
 
 
@@ -43,13 +44,6 @@ class FolderResult:
 
 def file_name(i: int, n: int, fmt: str) -> str:
     return f"{i:0{max(6, len(str(n - 1)))}d}.{fmt}"
-
-
-def latents(generator: Any, indices: range, seed: int) -> torch.Tensor:
-    """The latent vectors of images ``indices``: image ``i`` from ``torch.Generator`` seeded
-    ``seed + i`` (CPU), whatever else is drawn in the same batch."""
-    return torch.stack([generator.sample_latent(1, generator=torch.Generator().manual_seed(seed + i),
-                                                device=torch.device("cpu"))[0] for i in indices])
 
 
 def folder_labels(generator: Any, n: int, label: int | None) -> list[int] | None:
@@ -73,15 +67,19 @@ def _check_folder(out_dir: Path, manifest: dict[str, Any]) -> None:
             before = json.loads(existing.read_text())
         except json.JSONDecodeError:
             before = {}
-        changed = [k for k in ("model", "seed", "format", "label", "image_shape") if before.get(k) != manifest[k]]
+        changed = [k for k in ("model", "seed", "format", "label", "image_shape", "truncation", "latents_from")
+                   if before.get(k, manifest[k] if k in ("truncation", "latents_from") else None) != manifest[k]]
         if changed:
             raise GanzooError(f"{out_dir} holds samples made with another {', '.join(changed)} ({MANIFEST}); "
                               "choose another --out-dir, or the same settings to complete it")
 
 
 def write_folder(generator: Any, out_dir: str | Path, n: int, *, model: str, seed: int = 0, fmt: str = "png",
-                 label: int | None = None, batch_size: int = BATCH, progress: bool = False) -> FolderResult:
-    """Write ``n`` images of the noise-to-image ``generator`` into ``out_dir`` (see the module)."""
+                 label: int | None = None, truncation: float | None = None, latents: torch.Tensor | None = None,
+                 batch_size: int = BATCH, progress: bool = False) -> FolderResult:
+    """Write ``n`` images of the noise-to-image ``generator`` into ``out_dir`` (see the module),
+    with the ``truncation`` trick or from given ``latents`` (then n is their number), and the
+    latents used in latents.npy."""
     if generator.latent_dim is None:
         raise GanzooError(f"{model} translates images; --out-dir is for models that sample from noise "
                           "(translate a folder with --input FOLDER -o FOLDER)")
@@ -90,17 +88,27 @@ def write_folder(generator: Any, out_dir: str | Path, n: int, *, model: str, see
     if n < 1:
         raise GanzooError(f"-n must be at least 1, got {n}")
     out_dir = Path(out_dir)
+    if latents is not None:
+        n = len(latents)
     labels = folder_labels(generator, n, label)
     manifest = {"model": model, "source": generator.source.describe() if hasattr(generator, "source") else model,
                 "n": n, "seed": seed, "format": fmt, "label": label, "image_shape": list(generator.image_shape),
+                "truncation": describe_truncation(truncation), "latents": LATENTS,
+                "latents_from": "a latents file" if latents is not None else "seeds",
                 "naming": f"image i is {file_name(0, n, fmt)} ... from seed {seed} + i" if fmt != "npz" else
                           f"{NPZ}: arr_0 uint8 (N, H, W, C), image i from seed {seed} + i",
                 "labels": LABELS if labels is not None else None}
     _check_folder(out_dir, manifest)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    z_all = latents if latents is not None else draw_each(generator, range(n), seed, truncation)
+    if latents is not None and (out_dir / LATENTS).is_file():
+        previous = np.load(out_dir / LATENTS, allow_pickle=False)
+        if previous.shape != tuple(z_all.shape) or not np.array_equal(previous, z_all.numpy()):
+            raise GanzooError(f"{out_dir} holds samples of other latents ({LATENTS}); choose another --out-dir")
+    write_latents(z_all, out_dir / LATENTS)
     if fmt == "npz":
-        return _write_npz(generator, out_dir, n, seed, labels, batch_size, progress)
+        return _write_npz(generator, out_dir, n, z_all, labels, batch_size, progress)
     if labels is not None:
         rows = io.StringIO()
         writer = csv.writer(rows)
@@ -113,22 +121,21 @@ def write_folder(generator: Any, out_dir: str | Path, n: int, *, model: str, see
     with tqdm(total=n, initial=n - len(missing), desc="sample", unit="img", disable=not progress) as bar:
         for start in range(0, len(missing), batch_size):
             chunk = missing[start:start + batch_size]
-            images = _generate(generator, chunk, seed, labels)
+            images = _generate(generator, z_all[chunk], chunk, labels)
             for i, image in zip(chunk, images):
                 save_image(image, out_dir / file_name(i, n, fmt))
             bar.update(len(chunk))
     return FolderResult(out_dir, len(missing), n - len(missing), labels is not None)
 
 
-def _generate(generator: Any, indices: list[int], seed: int, labels: list[int] | None) -> torch.Tensor:
-    """uint8 images for ``indices``, each from its own seed (consecutive runs batched together)."""
-    z = torch.cat([latents(generator, range(i, i + 1), seed) for i in indices])
+def _generate(generator: Any, z: torch.Tensor, indices: list[int], labels: list[int] | None) -> torch.Tensor:
+    """uint8 images of latents ``z`` (images ``indices``)."""
     batch_labels = None if labels is None else torch.tensor([labels[i] for i in indices])
     return to_unsigned(generator.generate(len(indices), z=z, labels=batch_labels)).cpu()
 
 
-def _write_npz(generator: Any, out_dir: Path, n: int, seed: int, labels: list[int] | None, batch_size: int,
-               progress: bool) -> FolderResult:
+def _write_npz(generator: Any, out_dir: Path, n: int, z_all: torch.Tensor, labels: list[int] | None,
+               batch_size: int, progress: bool) -> FolderResult:
     target = out_dir / NPZ
     if target.is_file():
         return FolderResult(out_dir, 0, n, labels is not None)
@@ -136,7 +143,7 @@ def _write_npz(generator: Any, out_dir: Path, n: int, seed: int, labels: list[in
     with tqdm(total=n, desc="sample", unit="img", disable=not progress) as bar:
         for start in range(0, n, batch_size):
             indices = list(range(start, min(n, start + batch_size)))
-            chunks.append(_generate(generator, indices, seed, labels).permute(0, 2, 3, 1).numpy())
+            chunks.append(_generate(generator, z_all[indices], indices, labels).permute(0, 2, 3, 1).numpy())
             bar.update(len(indices))
     arrays = {"arr_0": np.concatenate(chunks)}
     if labels is not None:

@@ -15,7 +15,8 @@ from ganzoo.hub import load_pretrained
 from ganzoo.images import read_image
 from ganzoo.metrics.evaluate import evaluate
 from ganzoo.pixels import to_unsigned
-from ganzoo.sampling import latents, read_folder, write_folder
+from ganzoo.latents import draw_each
+from ganzoo.sampling import read_folder, write_folder
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_image_i_comes_from_seed_s_plus_i_whatever_the_batch(dcgan_mnist, tmp_pa
     for i in range(7):
         name = f"{i:06d}.png"
         assert torch.equal(read_image(tmp_path / "a" / name), read_image(tmp_path / "b" / name))
-    expected = to_unsigned(dcgan_mnist.generate(1, z=latents(dcgan_mnist, range(4, 5), 5)))[0]
+    expected = to_unsigned(dcgan_mnist.generate(1, z=draw_each(dcgan_mnist, range(4, 5), 5)))[0]
     assert torch.equal(read_image(tmp_path / "a" / "000004.png"), expected)
 
 
