@@ -7,6 +7,7 @@ need them, so ``ganzoo --help``, ``ganzoo list`` and ``ganzoo plugins`` start fa
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import warnings
 from pathlib import Path
@@ -34,12 +35,24 @@ class UsageProblem(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+FILE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
+               errno.ENAMETOOLONG, errno.ENOENT, errno.EEXIST}
+"""What the filesystem says about the paths a user gave (a full disk, a read-only folder):
+one line, exit 2. Files already written were written atomically and stay valid."""
+
+
 class GanzooGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except GanzooError as exc:
             raise UsageProblem(str(exc)) from None
+        except OSError as exc:
+            if exc.errno not in FILE_ERRORS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise UsageProblem(f"{where}{exc.strerror or exc}; free space or choose another path, then run "
+                               "the command again (files already written are complete)") from None
         except click.UsageError as exc:  # click's own (missing arguments, bad values): the same one line
             where = f"; see {exc.ctx.command_path} --help" if exc.ctx is not None else ""
             raise UsageProblem(exc.format_message().rstrip(".") + where) from None
@@ -298,9 +311,8 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 @cli.command()
 @click.argument("model")
 @click.option("-n", "num", default=64, show_default=True, help="Number of images.")
-@click.option("-o", "--out", default="samples.png", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Image file for the grid (.png, .jpg or .webp).")
+@click.option("-o", "--out", "out_arg", default="samples.png", show_default=True,
+              help="Image file for the grid (.png, .jpg or .webp; a folder: FOLDER/samples.png).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write one file per image into this folder instead of a grid (image i from seed "
                    "--seed + i; resumable: files already there are kept).")
@@ -330,7 +342,7 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
                    "e.g. --option direction=b2a. Repeatable.")
 @click.option("--direction", help="Same as --option direction=VALUE (two-way translators: a2b or b2a).")
 @click.pass_context
-def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | None, fmt: str,
+def sample(ctx: click.Context, model: str, num: int, out_arg: str, out_dir: Path | None, fmt: str,
            progress: bool | None, truncation: float | None, latents_file: Path | None, walk: int | None,
            frames: int, fps: float, as_json: bool, quiet: bool, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
            inputs: Path | None, options: tuple[str, ...], direction: str | None) -> None:
@@ -338,7 +350,10 @@ def sample(ctx: click.Context, model: str, num: int, out: Path, out_dir: Path | 
     a pretrained directory or a training run), or -n single images into --out-dir.
     Image-to-image models translate --input (a file, written to -o; or a folder, written as
     PNGs into the folder -o)."""
-    explicit_out = ctx.get_parameter_source("out") is not click.core.ParameterSource.DEFAULT
+    explicit_out = ctx.get_parameter_source("out_arg") is not click.core.ParameterSource.DEFAULT
+    out = Path(out_arg)
+    if inputs is None and (out_arg.endswith(("/", "\\")) or out.is_dir()):
+        out = out / "samples.png"  # -o a folder: the grid goes inside it
     if walk is not None:
         if out_dir is not None or latents_file is not None or inputs is not None:
             raise GanzooError("--walk makes one animation from drawn latents; drop --out-dir, --latents and --input")

@@ -104,3 +104,43 @@ def test_bad_folder_input_is_one_line(tmp_path, run_ganzoo, one_line_error):
     assert (tmp_path / "file").read_text() == "not a folder"
     assert "cannot write 'grid.gif'" in one_line_error(run_ganzoo(["sample", "dcgan-mnist", "-o", "grid.gif"],
                                                                   cwd=tmp_path))
+
+
+def test_a_full_disk_while_writing_a_folder_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatch):
+    import errno
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from ganzoo.cli import cli
+
+    real_save, calls = Image.Image.save, []
+
+    def save_until_full(self, fp, *args, **kwargs):
+        calls.append(fp)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save_until_full)
+    out = tmp_path / "set"
+    result = CliRunner().invoke(cli, ["sample", "dcgan-mnist", "-n", "8", "--out-dir", str(out), "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("error: No space left on device; free space") and "Traceback" not in result.output
+    monkeypatch.setattr(Image.Image, "save", real_save)
+    kept = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
+    assert kept == ["000000.png", "000001.png", "000002.png"]  # complete files only, no temporary ones
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    for name in kept:
+        with Image.open(out / name) as image:
+            image.load()
+
+
+def test_o_a_folder_puts_the_grid_inside_it(tmp_path, run_ganzoo):
+    made = run_ganzoo(["sample", "mlp-mnist", "-n", "4", "-o", "grids/", "-q"], cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in (tmp_path / "grids").iterdir()) == ["samples.latents.npy", "samples.png"]
+    (tmp_path / "existing").mkdir()
+    again = run_ganzoo(["sample", "mlp-mnist", "-n", "4", "-o", "existing", "-q"], cwd=tmp_path)
+    assert again.returncode == 0 and (tmp_path / "existing" / "samples.png").is_file()
