@@ -7,6 +7,7 @@ need them, so ``ganzoo --help``, ``ganzoo list`` and ``ganzoo plugins`` start fa
 from __future__ import annotations
 
 import contextlib
+import json
 import errno
 import math
 import warnings
@@ -222,10 +223,14 @@ def _architecture_info(name: str, as_json: bool = False) -> None:
 
 
 @cli.command()
-@click.argument("architecture")
+@click.argument("architecture", required=False)
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Settings from a YAML or JSON file (a past run's run.json works as is); flags and "
+                   "--set override it.")
+@click.option("--print-config", is_flag=True, help="Print the resolved settings as JSON and exit.")
 @click.option("--data", type=click.Path(path_type=Path), help="Dataset directory (e.g. MNIST idx files).")
 @click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
-@click.option("-o", "--out", "run_dir", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path),
               help="Run directory for logs, sample grids and checkpoints.")
 @click.option("--steps", type=click.IntRange(min=1), help="Generator steps to train for.")
 @click.option("--batch-size", type=click.IntRange(min=1))
@@ -237,22 +242,55 @@ def _architecture_info(name: str, as_json: bool = False) -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any model or training setting, e.g. --set g_hidden=256 --set lr_d=1e-4.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def train(architecture: str, data: Path | None, dataset_name: str | None, run_dir: Path,
-          steps: int | None, batch_size: int | None, loss: str | None, precision: str | None,
-          device: str | None, seed: int | None, resume: bool, settings: tuple[str, ...],
-          progress: bool | None) -> None:
-    """Train ARCHITECTURE on --data, writing everything into the run directory -o."""
+def train(architecture: str | None, config_file: Path | None, print_config: bool, data: Path | None,
+          dataset_name: str | None, run_dir: Path | None, steps: int | None, batch_size: int | None,
+          loss: str | None, precision: str | None, device: str | None, seed: int | None, resume: bool,
+          settings: tuple[str, ...], progress: bool | None) -> None:
+    """Train ARCHITECTURE on --data, writing everything into the run directory -o.
+
+    \b
+    ganzoo train dcgan --data ../shared/data/celeba64 -o runs/faces --set g_width=32
+    ganzoo train --config runs/faces/run.json -o runs/faces-again      # the same run again
+    ganzoo train --config faces.yaml --print-config                     # what it would use
+    """
     from ganzoo.engine import distributed, resume_run, start_run
     from ganzoo.engine.run import read_run
 
     options = {"batch_size": batch_size, "loss": loss, "precision": precision, "device": device,
-               "seed": seed}
-    chosen = {k: v for k, v in options.items() if v is not None}
+               "seed": seed, "steps": steps}
+    chosen: dict[str, Any] = {}
+    if config_file is not None:
+        from ganzoo.engine.config_file import read_config_file
+
+        if resume:
+            raise GanzooError("--config sets up a new run; --resume takes its settings from the run's run.json")
+        found = read_config_file(config_file)
+        if architecture is not None and found.architecture not in (None, architecture):
+            raise GanzooError(f"{config_file} is a config for {found.architecture!r}, not {architecture!r}; "
+                              "drop ARCHITECTURE or use another --config")
+        architecture = architecture or found.architecture
+        data = data if data is not None else (Path(found.data) if found.data else None)
+        dataset_name = dataset_name or found.dataset
+        chosen.update(found.settings)
+    if architecture is None:
+        raise GanzooError("give the ARCHITECTURE to train (`ganzoo list`), or a --config that names one")
+    chosen.update({k: v for k, v in options.items() if v is not None})
     chosen.update(parse_key_values(settings))
+    if print_config:
+        from ganzoo.engine.config_file import resolved_config
+
+        click.echo(json.dumps({**resolved_config(architecture, chosen),
+                               "data": {"path": str(data) if data else None, "reader": dataset_name}},
+                              indent=2, default=list))
+        return
+    if run_dir is None:
+        raise GanzooError("give the run directory with -o (a new or empty folder, or a run to --resume)")
+    steps = chosen.pop("steps", None) if not resume else steps
     if resume:
         record = read_run(run_dir)
         if record["architecture"] != architecture:
             raise GanzooError(f"{run_dir} trains {record['architecture']!r}, not {architecture!r}")
+        chosen.pop("steps", None)
         if chosen:
             raise GanzooError(f"settings are fixed when a run starts; with --resume only --steps and "
                               f"--data may be given (got {', '.join(chosen)})")
