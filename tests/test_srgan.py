@@ -271,6 +271,8 @@ def test_training_logs_sr_on_its_eval_data_and_exports_the_best(hr_folder, tmp_p
                 "eval_metrics": "sr", "eval_every": 2, "eval_data": str(pairs), "keep_best": "sr",
                 "checkpoint_every": 2, "keep_checkpoints": 1, "sample_every": 1000}
     start_run("srgan", hr_folder, tmp_path / "run", settings=settings, progress=False).fit()
+    recorded = json.loads((tmp_path / "run" / "run.json").read_text())["train_config"]["eval_data"]
+    assert recorded == str(pairs.resolve())  # absolute: a resume from another folder finds it
     evals = [r for r in read_jsonl(tmp_path / "run" / "log.jsonl") if "eval_sr" in r]
     assert [r["step"] for r in evals] == [0, 2, 4]
     for record in evals:

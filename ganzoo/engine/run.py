@@ -148,6 +148,8 @@ def start_run(
     _check_new_run_dir(run_dir)
     arch = get_architecture(architecture)
     model_values, train_config = resolve_settings(arch, settings or {})
+    if train_config.eval_data:  # recorded absolute, as the data path is: a resume may run elsewhere
+        train_config.eval_data = str(Path(train_config.eval_data).resolve())
     created = not run_dir.exists()
     lock = _lock_new_run_dir(run_dir) if is_main_process() else None
     try:
