@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import re
 from pathlib import Path
 
@@ -191,6 +192,8 @@ def test_run_writes_log_with_finite_losses(finished_run):
         for key in ("d_loss", "g_loss", "d_real_logit", "d_fake_logit"):
             assert math.isfinite(record[key]), record
         assert record["images_per_s"] > 0
+    times = [r["time"] for r in records]  # wall-clock Unix seconds in every record
+    assert times == sorted(times) and abs(times[-1] - time.time()) < 3600
 
 
 def test_run_writes_samples_and_loss_curve(finished_run):

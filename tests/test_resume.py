@@ -35,7 +35,7 @@ def read_log(run_dir: Path) -> list[dict]:
 
 def losses_only(records: list[dict]) -> list[dict]:
     """Log records without the timing, which legitimately differs between runs."""
-    return [{k: v for k, v in r.items() if k != "images_per_s"} for r in records]
+    return [{k: v for k, v in r.items() if k not in ("images_per_s", "time")} for r in records]
 
 
 def assert_same_checkpoint(a: Path, b: Path) -> None:

@@ -280,10 +280,11 @@ class Trainer:
         return dict(zip(keys, values.tolist()))
 
     def _log(self, record: dict[str, Any]) -> None:
+        """Append ``record`` to log.jsonl with the wall-clock time (Unix seconds) it was written."""
         if not self.is_main:
             return
         with open(self.run_dir / LOG_FILE, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+            handle.write(json.dumps({**record, "time": round(time.time(), 3)}) + "\n")
 
     def sampling_generators(self) -> nn.ModuleDict:
         return self.ema.module if self.ema is not None else self.recipe.generators  # type: ignore
