@@ -328,7 +328,12 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 
     def stop(signum: int, frame: Any) -> None:
         terminated.append(signum)
-        raise KeyboardInterrupt
+        if len(terminated) == 1 and trainer.dist is None:  # the first: finish this step and checkpoint it
+            trainer.stop_requested = signum
+            if trainer.is_main:
+                click.echo("stopping after this step, with a checkpoint (Ctrl-C again aborts at once)", err=True)
+            return
+        raise KeyboardInterrupt  # the second (or under torchrun): at once
 
     # Both installed explicitly: a process started in the background inherits SIGINT ignored.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -156,23 +156,30 @@ def test_an_unwritable_run_directory_is_one_line(tmp_path, mnist_dir, run_ganzoo
                                                      str(tmp_path / "a-file"), *TINY]))
 
 
-@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_an_interrupted_run_says_how_to_resume(tmp_path, mnist_dir, signame, code):
+def _train_until_logging(run: Path, mnist_dir: Path):
     import os
-    import signal
     import subprocess
     import sys
     import time
 
-    run = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "ganzoo", "train", "mlp", "--data", str(mnist_dir), "-o", str(run),
-                                "--steps", "1000000", "--set", "checkpoint_every=5", "--no-progress", *TINY],
+                                "--steps", "1000000", "--set", "checkpoint_every=100000", "--set", "log_every=5",
+                                "--no-progress", *TINY],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not (run / "log.jsonl").is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    return process
+
+
+@pytest.mark.parametrize(("signame", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_run_checkpoints_its_step_and_says_how_to_resume(tmp_path, mnist_dir, signame, code):
+    import signal
+
+    run = tmp_path / "run"
+    process = _train_until_logging(run, mnist_dir)  # before any scheduled checkpoint
     try:
-        deadline = time.monotonic() + 120
-        while not list((run / "checkpoints").glob("step_*")) and time.monotonic() < deadline:
-            time.sleep(0.2)
         process.send_signal(getattr(signal, signame))
         _, err = process.communicate(timeout=60)
     finally:
@@ -180,9 +187,28 @@ def test_an_interrupted_run_says_how_to_resume(tmp_path, mnist_dir, signame, cod
             process.kill()
             process.wait()
     assert process.returncode == code, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "stopping after this step, with a checkpoint" in err
     (line,) = [l for l in err.splitlines() if l.startswith("interrupted at step")]
-    assert "the last checkpoint is step_" in line and f"ganzoo train mlp -o {run} --resume" in line
+    step = int(line.split()[3].rstrip(";"))
+    assert f"the last checkpoint is step_{step:08d}" in line and f"ganzoo train mlp -o {run} --resume" in line
+    assert (run / "checkpoints" / f"step_{step:08d}" / "model.safetensors").is_file()
+
+
+def test_a_second_ctrl_c_aborts_at_once(tmp_path, mnist_dir):
+    import signal
+
+    run = tmp_path / "run"
+    process = _train_until_logging(run, mnist_dir)
+    try:
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130 and "Traceback" not in err, err
+    assert any(l.startswith("interrupted at step") for l in err.splitlines())
 
 
 def test_a_full_disk_during_a_checkpoint_loses_nothing(tmp_path, mnist_dir, monkeypatch):

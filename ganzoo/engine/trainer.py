@@ -28,6 +28,14 @@ from ganzoo.interfaces import Recipe, RecipeOptions
 LOG_FILE = "log.jsonl"
 
 
+class StopRequested(KeyboardInterrupt):
+    """Training stopped on request after checkpointing step ``step``."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        super().__init__(f"stopped at step {step}")
+        self.signum, self.step = signum, step
+
+
 class Trainer:
     """Trains a recipe on a dataset: D steps then a G step, EMA, logs, grids and checkpoints.
 
@@ -91,6 +99,9 @@ class Trainer:
             raise GanzooError("r1_every needs a recipe that keeps its RecipeOptions as .options; "
                               "leave r1_every at 1 for this architecture")
         self.evaluation = self._evaluation()
+        self.stop_requested: int | None = None
+        """A signal number: ``fit`` checkpoints at the end of the current step and raises
+        ``StopRequested`` (set by the CLI's Ctrl-C / SIGTERM handler)."""
 
     def _prepare_distributed(self) -> None:
         """Synchronised batch norm if asked, rank 0's weights everywhere, a seed per rank."""
@@ -239,9 +250,15 @@ class Trainer:
                     self.write_samples()
                 if self.evaluation is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
                     self.evaluate()
-                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                saved = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+                if saved:
                     self._refuse_divergence()
                     self.save()
+                if self.stop_requested is not None:  # Ctrl-C or SIGTERM: this step is kept, then stop
+                    if not saved:
+                        self._refuse_divergence()
+                        self.save()
+                    raise StopRequested(self.stop_requested, self.step)
                 window_start += time.perf_counter() - paused
         finally:
             bar.close()
