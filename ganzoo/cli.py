@@ -352,6 +352,32 @@ def _interrupts_say_how_to_resume(trainer: Any, architecture: str, run_dir: Path
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+def runs(paths: tuple[Path, ...], as_json: bool) -> None:
+    """A table of training runs: PATHS are runs or folders of runs (default: runs/)."""
+    from ganzoo.engine.runs import describe_run, find_runs
+
+    found = find_runs(list(paths) or [Path("runs")] if (paths or Path("runs").is_dir()) else [])
+    if not found:
+        raise GanzooError(f"no training runs (folders with run.json) under {', '.join(map(str, paths)) or 'runs/'}")
+    rows = [describe_run(run) for run in found]
+    if as_json:
+        _echo_json(rows)
+        return
+
+    def number(value: Any, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    table = [[r["run"], r["architecture"], r["data"] or "-", f"{r['step']:,}/{r['steps']:,}",
+              number(r["images_per_s"], ".0f"), number(r["d_loss"], ".3g"), number(r["g_loss"], ".3g"),
+              ", ".join(f"{k} {v['value']:.4g} @{v['step']:,}" for k, v in r["best"].items()) or "-",
+              str(len(r["checkpoints"])), r["state"] + (f" (pid {r['pid']})" if r["pid"] else "")] for r in rows]
+    click.echo(_table(table, ["run", "architecture", "data", "step", "img/s", "d_loss", "g_loss", "best",
+                              "ckpts", "state"]))
+
+
+@cli.command()
 @click.argument("model")
 @click.option("-n", "num", default=64, show_default=True, help="Number of images.")
 @click.option("-o", "--out", "out_arg", default="samples.png", show_default=True,

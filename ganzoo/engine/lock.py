@@ -46,6 +46,24 @@ class RunLock:
         self.release()
 
 
+def holder(run_dir: Path) -> str | None:
+    """The PID that trains ``run_dir`` now, or None when no process holds its lock (this one
+    takes and drops the lock to find out, without writing anything)."""
+    path = Path(run_dir) / LOCK_FILE
+    if not path.is_file():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.read(fd, 32).decode(errors="replace").strip() or "?"
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def is_main_process() -> bool:
     """Rank 0 under torchrun (the rank that writes the run directory), or a plain process."""
     return int(os.environ.get("RANK", "0")) == 0
