@@ -242,10 +242,12 @@ def _architecture_info(name: str, as_json: bool = False) -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any model or training setting, e.g. --set g_hidden=256 --set lr_d=1e-4.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--log", "loggers", metavar="tensorboard,csv",
+              help="Also log to TensorBoard (<run>/tensorboard) and/or CSV (<run>/log.csv).")
 def train(architecture: str | None, config_file: Path | None, print_config: bool, data: Path | None,
           dataset_name: str | None, run_dir: Path | None, steps: int | None, batch_size: int | None,
           loss: str | None, precision: str | None, device: str | None, seed: int | None, resume: bool,
-          settings: tuple[str, ...], progress: bool | None) -> None:
+          settings: tuple[str, ...], progress: bool | None, loggers: str | None) -> None:
     """Train ARCHITECTURE on --data, writing everything into the run directory -o.
 
     \b
@@ -257,7 +259,7 @@ def train(architecture: str | None, config_file: Path | None, print_config: bool
     from ganzoo.engine.run import read_run
 
     options = {"batch_size": batch_size, "loss": loss, "precision": precision, "device": device,
-               "seed": seed, "steps": steps}
+               "seed": seed, "steps": steps, "loggers": loggers}
     chosen: dict[str, Any] = {}
     if config_file is not None:
         from ganzoo.engine.config_file import read_config_file

@@ -70,6 +70,9 @@ class TrainConfig:
     keep_best: str = ""
     """An evaluation metric (one of ``eval_metrics``) whose best-scoring checkpoint is kept
     besides the newest ``keep_checkpoints``, for ``ganzoo export --best``; empty keeps none."""
+    loggers: str = ""
+    """Sinks besides log.jsonl, comma-separated: "tensorboard" (event files in <run>/tensorboard)
+    and "csv" (<run>/log.csv); the CLI's ``--log``."""
     preview_samples: int = 64
     eval_metrics: str = ""
     """Comma-separated metrics (e.g. "swd,ms-ssim") to run every ``eval_every`` steps and at
@@ -91,6 +94,8 @@ class TrainConfig:
             (all(0 <= b < 1 for b in self.betas), "betas must be two values in [0, 1)"),
             (self.d_steps >= 1, "d_steps must be >= 1"),
             (self.r1_every >= 1, "r1_every must be >= 1"),
+            (all(n.strip() in ("tensorboard", "csv") for n in self.loggers.split(",") if n.strip()),
+             f"loggers must be tensorboard and/or csv, got {self.loggers!r}"),
             (0 <= self.lr_decay_steps <= self.steps, "lr_decay_steps must be between 0 and steps"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
             (0 <= min(self.gp_weight, self.r1_weight, self.weight_clip) and

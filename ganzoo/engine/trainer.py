@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -99,6 +100,12 @@ class Trainer:
             raise GanzooError("r1_every needs a recipe that keeps its RecipeOptions as .options; "
                               "leave r1_every at 1 for this architecture")
         self.evaluation = self._evaluation()
+        self.logger_names = [n.strip() for n in config.loggers.split(",") if n.strip()]
+        if self.logger_names:
+            from ganzoo.engine.loggers import check_available
+
+            check_available(self.logger_names)
+        self.loggers = None  # opened by fit: a refused start leaves no event files behind
         self.stop_requested: int | None = None
         """A signal number: ``fit`` checkpoints at the end of the current step and raises
         ``StopRequested`` (set by the CLI's Ctrl-C / SIGTERM handler)."""
@@ -217,6 +224,10 @@ class Trainer:
         cfg = self.config
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.logger_names and self.loggers is None:
+                from ganzoo.engine.loggers import RunLoggers
+
+                self.loggers = RunLoggers(self.logger_names, self.run_dir)
         self.recipe.train()
         sums: dict[str, Tensor] = {}
         counts: dict[str, int] = {}
@@ -254,6 +265,7 @@ class Trainer:
                 if saved:
                     self._refuse_divergence()
                     self.save()
+                    self._after_checkpoint()
                 if self.stop_requested is not None:  # Ctrl-C or SIGTERM: this step is kept, then stop
                     if not saved:
                         self._refuse_divergence()
@@ -264,11 +276,30 @@ class Trainer:
             bar.close()
             if self.run_lock is not None:  # the run directory is free for a resume
                 self.run_lock.release()
+            if self.loggers is not None:
+                self.loggers.close()
+                self.loggers = None
+        summary = self.summary()
         if self.is_main:
-            from ganzoo.engine.plots import plot_losses
+            self._after_checkpoint()
+            if self.logger_names and "tensorboard" in self.logger_names:
+                from ganzoo.engine.loggers import RunLoggers
 
-            plot_losses(self.run_dir / LOG_FILE, self.run_dir / "loss_curve.png")
-        return self.summary()
+                final = {k: v for r in read_jsonl(self.run_dir / LOG_FILE) for k, v in r.items()
+                         if k.startswith("eval_") and isinstance(v, float)}
+                with contextlib.closing(RunLoggers(["tensorboard"], self.run_dir)) as loggers:
+                    loggers.hparams({**self.config.to_dict()}, final)
+        return summary
+
+    def _after_checkpoint(self) -> None:
+        """The loss curve redrawn (with the evaluation panels) and the loggers flushed."""
+        if not self.is_main:
+            return
+        from ganzoo.engine.plots import plot_losses
+
+        plot_losses(self.run_dir / LOG_FILE, self.run_dir / "loss_curve.png")
+        if self.loggers is not None:
+            self.loggers.flush()
 
     def _refuse_divergence(self, record: dict[str, Any] | None = None) -> None:
         """Stop, writing nothing more, once a logged loss or any network's weights are not finite:
@@ -300,8 +331,11 @@ class Trainer:
         """Append ``record`` to log.jsonl with the wall-clock time (Unix seconds) it was written."""
         if not self.is_main:
             return
+        record = {**record, "time": round(time.time(), 3)}
         with open(self.run_dir / LOG_FILE, "a") as handle:
-            handle.write(json.dumps({**record, "time": round(time.time(), 3)}) + "\n")
+            handle.write(json.dumps(record) + "\n")
+        if self.loggers is not None:
+            self.loggers.record(record)
 
     def sampling_generators(self) -> nn.ModuleDict:
         return self.ema.module if self.ema is not None else self.recipe.generators  # type: ignore
@@ -316,6 +350,8 @@ class Trainer:
         finally:
             generators.train(was_training)
         grid = make_grid(images, nrow=self.recipe.preview_columns(self.preview_inputs))
+        if self.loggers is not None:
+            self.loggers.image(grid, self.step)
         return save_image(grid, self.run_dir / "samples" / f"step_{self.step:08d}.png")
 
     def summary(self) -> dict[str, Any]:
