@@ -18,6 +18,9 @@ from ganzoo.fileio import atomic_directory
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
+DISCRIMINATOR = "discriminator.safetensors"
+"""The discriminators of a model exported for fine-tuning (``--with-discriminator``); readers
+that do not know it load the generator as before."""
 CARD = "README.md"
 SAMPLES = "samples.png"
 
@@ -155,6 +158,7 @@ def save_pretrained(
     sample_seed: int = 0,
     notes: str = "",
     samples: Any = None,
+    discriminator: dict | None = None,
 ) -> Path:
     """Write ``generator`` as a pretrained directory, atomically.
 
@@ -184,10 +188,14 @@ def save_pretrained(
         "dataset": dataset or {},
         "notes": notes,
     }
+    if discriminator:
+        config["discriminator"] = DISCRIMINATOR
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         with atomic_directory(out_dir) as tmp:
             save_file(tensors, tmp / WEIGHTS)
+            if discriminator:
+                save_file({k: v.detach().contiguous().cpu() for k, v in discriminator.items()}, tmp / DISCRIMINATOR)
             (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
             if samples is None:
                 if generator.latent_dim is None:

@@ -242,12 +242,14 @@ def _architecture_info(name: str, as_json: bool = False) -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Any model or training setting, e.g. --set g_hidden=256 --set lr_d=1e-4.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--init-from", help="Fine-tune: start from this model's weights (a pretrained NAME, hf-hub:ORG/NAME, "
+                                  "a pretrained directory or a run); --set freeze_d=K freezes D's first K blocks.")
 @click.option("--log", "loggers", metavar="tensorboard,csv",
               help="Also log to TensorBoard (<run>/tensorboard) and/or CSV (<run>/log.csv).")
 def train(architecture: str | None, config_file: Path | None, print_config: bool, data: Path | None,
           dataset_name: str | None, run_dir: Path | None, steps: int | None, batch_size: int | None,
           loss: str | None, precision: str | None, device: str | None, seed: int | None, resume: bool,
-          settings: tuple[str, ...], progress: bool | None, loggers: str | None) -> None:
+          settings: tuple[str, ...], progress: bool | None, init_from: str | None, loggers: str | None) -> None:
     """Train ARCHITECTURE on --data, writing everything into the run directory -o.
 
     \b
@@ -259,7 +261,7 @@ def train(architecture: str | None, config_file: Path | None, print_config: bool
     from ganzoo.engine.run import read_run
 
     options = {"batch_size": batch_size, "loss": loss, "precision": precision, "device": device,
-               "seed": seed, "steps": steps, "loggers": loggers}
+               "seed": seed, "steps": steps, "loggers": loggers, "init_from": init_from}
     chosen: dict[str, Any] = {}
     if config_file is not None:
         from ganzoo.engine.config_file import read_config_file
@@ -582,6 +584,8 @@ def _translate(generator: Any, model: str, inputs: Path | None, out: Path, optio
               help="With --format, image-to-image models: a forward option (e.g. direction=b2a).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists (only once the new one is written).")
 @click.option("--no-ema", is_flag=True, help="Export the live generator instead of its EMA.")
+@click.option("--with-discriminator", is_flag=True,
+              help="Add the discriminator (discriminator.safetensors), for fine-tuning with train --init-from.")
 @click.option("--dataset-name", help="Name of the training data for the model card.")
 @click.option("--license", "license_", help="Licence id of the training data (e.g. cc-by-sa-3.0).")
 @click.option("--dataset-terms", help="The data's terms of use, quoted in the model card.")
@@ -590,7 +594,7 @@ def _translate(generator: Any, model: str, inputs: Path | None, out: Path, optio
               help="Export the checkpoint with the best METRIC logged during training (eval_metrics; "
                    "keep it from rotation with --set keep_best=METRIC) instead of the latest.")
 def export(model: str, out: Path, fmt: str | None, options: tuple[str, ...], overwrite: bool, no_ema: bool,
-           dataset_name: str | None, license_: str | None, dataset_terms: str | None, notes: str,
+           with_discriminator: bool, dataset_name: str | None, license_: str | None, dataset_terms: str | None, notes: str,
            best: str | None) -> None:
     """Export a training run MODEL's latest (or --best) checkpoint as a pretrained directory;
     with --format, any MODEL as an ONNX, TorchScript or ExportedProgram file.
@@ -618,7 +622,8 @@ def export(model: str, out: Path, fmt: str | None, options: tuple[str, ...], ove
 
     facts = {"name": dataset_name, "license": license_, "license_note": dataset_terms}
     path = export_run(run_dir, out, overwrite=overwrite, use_ema=not no_ema,
-                      dataset={k: v for k, v in facts.items() if v}, notes=notes, best=best)
+                      dataset={k: v for k, v in facts.items() if v}, notes=notes, best=best,
+                      with_discriminator=with_discriminator)
     click.echo(f"exported {run_dir} to {path}")
     click.echo(register_line(path))
 

@@ -50,12 +50,14 @@ def record_evaluation(directory: str | Path, report: dict[str, Any]) -> Path:
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False,
                use_ema: bool = True, dataset: dict[str, Any] | None = None,
-               notes: str = "", best: str | None = None) -> Path:
+               notes: str = "", best: str | None = None, with_discriminator: bool = False) -> Path:
     """Turn a training run's latest checkpoint, or with ``best`` the one that scored best on
     that metric during training, into a pretrained directory.
 
     ``dataset`` adds or overrides facts about the training data for the card (``name``,
     ``license``, ``license_note``, ``hf_id``); ``notes`` is free text for the card.
+    ``with_discriminator`` adds the checkpoint's discriminators (discriminator.safetensors), for
+    fine-tuning with ``ganzoo train --init-from``.
     """
     from ganzoo.engine.checkpoint import load_checkpoint_state
     from ganzoo.engine.run import read_run, select_checkpoint
@@ -69,6 +71,12 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
     checkpoint, chosen_by = select_checkpoint(run_dir, best)
     generator, _ = load_from_run(run_dir, use_ema, checkpoint)
     state = load_checkpoint_state(checkpoint)
+    discriminator = None
+    if with_discriminator:
+        from ganzoo.engine import checkpoint as ckpt
+
+        recipe = ckpt.unpack_weights(ckpt.load_checkpoint_weights(checkpoint), ckpt.RECIPE_PREFIX)
+        discriminator = ckpt.unpack_weights(recipe, "discriminators.")
     training = {**(state.get("summary") or {}), **chosen_by}
     samples = None
     if generator.latent_dim is None:  # image-to-image: the run's last preview grid shows what it does
@@ -88,4 +96,5 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
         overwrite=overwrite,
         notes=notes,
         samples=samples,
+        discriminator=discriminator,
     )

@@ -18,6 +18,7 @@ the model).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -34,7 +35,8 @@ from ganzoo.fileio import git_blob_sha1_of, sha256_of
 
 HUB_PREFIX = "hf-hub:"
 CONFIG, WEIGHTS, CARD, SAMPLES = "config.json", "model.safetensors", "README.md", "samples.png"
-PUSHED_FILES = (CONFIG, WEIGHTS, SAMPLES)
+DISCRIMINATOR = "discriminator.safetensors"
+PUSHED_FILES = (CONFIG, WEIGHTS, SAMPLES, DISCRIMINATOR)
 """Files ``push_to_hub`` uploads from a pretrained directory; the card is rendered anew."""
 
 CONNECT_TIMEOUT = 3.0
@@ -272,7 +274,13 @@ def download(ref: HubRef, options: HubOptions, *, sha256: str | None = None, loc
                        f"{WEIGHTS}; run `{hint}` with network access to complete it") from None
     except Exception as exc:  # noqa: BLE001 - translated to one line
         raise fail(exc, WEIGHTS) from None
-    for optional in (CARD, SAMPLES):
+    optional_files = [CARD, SAMPLES]
+    try:
+        if json.loads(config.read_text()).get("discriminator") == DISCRIMINATOR:  # exported for fine-tuning
+            optional_files.append(DISCRIMINATOR)
+    except (ValueError, AttributeError):
+        pass  # read_config reports a bad config.json when the model is built
+    for optional in optional_files:
         try:
             fetch(optional, commit)
         except EntryNotFoundError:  # not in the repository, or not cached: the model works without

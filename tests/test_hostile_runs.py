@@ -249,6 +249,6 @@ def test_resume_with_another_width_is_one_line_and_changes_nothing(tiny_run, run
     (run / "run.json").write_text(json.dumps(record))
     before = digest(run)
     line = one_line_error(run_ganzoo(["train", "mlp", "-o", str(run), "--resume", "--steps", "4"]))
-    assert "does not fit the networks built from run.json" in line and "is [8, 4] in the checkpoint but [16, 4]" in line
+    assert "does not fit the networks built from the run's settings" in line and "is [8, 4] in the file but [16, 4]" in line
     after = digest(run)
     assert after.pop(".lock") and after == {k: v for k, v in before.items() if k != ".lock"}  # the lock names its holder

@@ -44,6 +44,11 @@ class TrainConfig:
     """Clip discriminator weights to [-c, c] after each step (WGAN); 0 turns it off."""
     diffaugment: str = ""
     """DiffAugment policy for the discriminator's inputs, e.g. "color,translation,cutout"."""
+    init_from: str = ""
+    """Fine-tuning: start from this model's weights (a pretrained name, hf-hub:ORG/NAME, a
+    pretrained directory or a run; its model config becomes the run's defaults)."""
+    freeze_d: int = 0
+    """FreezeD (Mo et al., 2020): the discriminators' first ``freeze_d`` blocks stay frozen."""
     ema: float = 0.999
     """Decay of the generator's exponential moving average; 0 turns EMA off."""
     precision: str = "fp32"
@@ -94,6 +99,7 @@ class TrainConfig:
             (all(0 <= b < 1 for b in self.betas), "betas must be two values in [0, 1)"),
             (self.d_steps >= 1, "d_steps must be >= 1"),
             (self.r1_every >= 1, "r1_every must be >= 1"),
+            (self.freeze_d >= 0, "freeze_d must be >= 0"),
             (all(n.strip() in ("tensorboard", "csv") for n in self.loggers.split(",") if n.strip()),
              f"loggers must be tensorboard and/or csv, got {self.loggers!r}"),
             (0 <= self.lr_decay_steps <= self.steps, "lr_decay_steps must be between 0 and steps"),

@@ -147,7 +147,16 @@ def start_run(
     run_dir = Path(run_dir)
     _check_new_run_dir(run_dir)
     arch = get_architecture(architecture)
-    model_values, train_config = resolve_settings(arch, settings or {})
+    settings = dict(settings or {})
+    if settings.get("init_from"):  # fine-tuning: the source's model config is the default
+        from ganzoo.engine.finetune import source_config
+
+        source_arch, source_model = source_config(str(settings["init_from"]))
+        if source_arch != architecture:
+            raise GanzooError(f"--init-from {settings['init_from']} is a {source_arch!r} model; train {source_arch} "
+                              f"to fine-tune it, not {architecture}")
+        settings = {**source_model, **settings}
+    model_values, train_config = resolve_settings(arch, settings)
     if train_config.eval_data:  # recorded absolute, as the data path is: a resume may run elsewhere
         train_config.eval_data = str(Path(train_config.eval_data).resolve())
     created = not run_dir.exists()
@@ -158,7 +167,8 @@ def start_run(
             data, dataset_name=dataset_name, image_size=_requested_size(arch, model_values), settings=model_values)
         model_values = fit_config_to_data(arch, model_values, dataset)
         model_config = arch.make_config(model_values)
-        trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
+        trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress,
+                                init_from=train_config.init_from or None)
     except BaseException:
         if lock is not None:
             lock.release()
@@ -210,10 +220,21 @@ def _lock_new_run_dir(run_dir: Path) -> RunLock:
     return lock
 
 
-def _make_trainer(arch, model_config, train_config, dataset, run_dir, progress) -> Trainer:
+def _make_trainer(arch, model_config, train_config, dataset, run_dir, progress, init_from: str | None = None
+                  ) -> Trainer:
+    """The recipe, with a new run's initial weights (``init_from``) and frozen discriminator
+    blocks (``freeze_d``, also on a resume), and its Trainer."""
     torch.manual_seed(train_config.seed)
     recipe = build_recipe(arch, model_config, train_config)
     _check_shapes(recipe, dataset)
+    if init_from:
+        from ganzoo.engine.finetune import load_initial_weights
+
+        load_initial_weights(recipe, init_from)
+    if train_config.freeze_d:
+        from ganzoo.engine.finetune import freeze_discriminator_blocks
+
+        freeze_discriminator_blocks(recipe, train_config.freeze_d)
     return Trainer(recipe, dataset, train_config, run_dir, progress=progress)
 
 

@@ -94,7 +94,7 @@ class Trainer:
         )
         self.step = 0
         self.train_seconds = 0.0
-        self._d_params = list(recipe.discriminators.parameters())
+        self._d_params = [p for p in recipe.discriminators.parameters() if p.requires_grad]  # FreezeD stays frozen
         self.options = getattr(recipe, "options", None)
         if config.r1_every > 1 and not isinstance(self.options, RecipeOptions):
             raise GanzooError("r1_every needs a recipe that keeps its RecipeOptions as .options; "
@@ -452,16 +452,16 @@ class Trainer:
         from torch.nn.parameter import is_lazy
 
         shaped = [k for k in own if k in weights and not is_lazy(own[k]) and own[k].shape != weights[k].shape]
-        fix = "resume with the settings it was trained with (run.json), or start a new run"
+        fix = "use the settings it was trained with (its run.json or config.json), or start a new run"
         if shaped:
             key = shaped[0]
-            raise GanzooError(f"checkpoint {path.name} does not fit the networks built from run.json: {key} is "
-                              f"{list(weights[key].shape)} in the checkpoint but {list(own[key].shape)} in the model "
+            raise GanzooError(f"{path.name} does not fit the networks built from the run's settings: {key} is "
+                              f"{list(weights[key].shape)} in the file but {list(own[key].shape)} in the model "
                               f"({len(shaped)} tensors differ); {fix}")
         if missing or unexpected:
             key = (missing or unexpected)[0]
             where = "has no" if missing else "has an extra"
-            raise GanzooError(f"checkpoint {path.name} does not fit the networks built from run.json: it {where} "
+            raise GanzooError(f"{path.name} does not fit the networks built from the run's settings: it {where} "
                               f"{key} ({len(missing)} missing, {len(unexpected)} extra tensors); {fix}")
         module.load_state_dict(weights)
 
