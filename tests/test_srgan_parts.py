@@ -301,3 +301,12 @@ def test_bicubic_upscale_shapes_and_constants() -> None:
     image = torch.full((3, 5, 7), 77, dtype=torch.uint8)
     big = bicubic_upscale(image, 4)
     assert big.dtype == torch.uint8 and big.shape == (3, 20, 28) and (big == 77).all()
+
+
+def test_upscale_quantises_tile_by_tile_to_the_same_image():
+    torch.manual_seed(0)
+    generator = SRResNet(SRGANConfig(blocks=1, width=4, hr_crop=16)).eval()
+    image = torch.randint(0, 256, (3, 21, 30), dtype=torch.uint8)
+    whole = to_unsigned(upscale_signed(generator, to_signed(image), tile=8, overlap=generator.receptive_radius))
+    tiled = upscale(generator, image, tile=8, overlap=generator.receptive_radius)
+    assert tiled.dtype == torch.uint8 and torch.equal(tiled, whole)
