@@ -45,6 +45,9 @@ def discriminator_terms(loss: AdversarialLoss, options: RecipeOptions, real: Ten
     total = loss.d_loss(real_logits, fake_logits)
     out = {"real_logit": real_logits.detach().float().mean(),
            "fake_logit": fake_logits.detach().float().mean()}
+    if loss.decision_threshold is not None:  # how often D is right, for the health checks
+        out["real_acc"] = (real_logits.detach() > loss.decision_threshold).float().mean()
+        out["fake_acc"] = (fake_logits.detach() <= loss.decision_threshold).float().mean()
     if options.gp_weight > 0:
         out["gp"] = gradient_penalty(on_real, real, fake)
         total = total + options.gp_weight * out["gp"]

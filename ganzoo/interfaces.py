@@ -199,6 +199,10 @@ class AdversarialLoss(ABC):
     training_defaults: ClassVar[dict[str, Any]] = {}
     """Training settings this loss needs (e.g. WGAN's clipping and RMSprop); user settings win."""
     uses_real_logits: ClassVar[bool] = False
+    decision_threshold: ClassVar[float | None] = 0.0
+    """Logits above it mean "real" (LSGAN's targets 1 and 0: 0.5); None for critics whose scores
+    carry no decision (WGAN). The discriminator's accuracy, logged as ``d_real_acc`` and
+    ``d_fake_acc``, is measured against it."""
     """True: ``g_loss`` needs the discriminator's logits on the real batch (relativistic losses),
     and every recipe scores the real batch in the generator step to pass them; False: recipes
     pass None and save that forward pass."""

@@ -47,6 +47,7 @@ class WassersteinLoss(AdversarialLoss):
     steps per generator step."""
 
     name = "wgan"
+    decision_threshold = None
     training_defaults = {"weight_clip": 0.01, "optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5,
                          "d_steps": 5}
 
@@ -84,6 +85,7 @@ class LeastSquaresLoss(AdversarialLoss):
     """LSGAN (Mao et al.): targets 1 for real, 0 for fake."""
 
     name = "lsgan"
+    decision_threshold = 0.5
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         real_target = 1.0 - self.label_smoothing

@@ -106,9 +106,26 @@ class Trainer:
 
             check_available(self.logger_names)
         self.loggers = None  # opened by fit: a refused start leaves no event files behind
+        self.health = self._health_monitor() if self.is_main else None
         self.stop_requested: int | None = None
         """A signal number: ``fit`` checkpoints at the end of the current step and raises
         ``StopRequested`` (set by the CLI's Ctrl-C / SIGTERM handler)."""
+
+    def _health_monitor(self):
+        from ganzoo.engine.health import HealthMonitor
+
+        images = getattr(self.data, "images", None)
+        generators = self.recipe.generators
+        noise = "generator" in generators and getattr(generators["generator"], "latent_dim", None) is not None
+        real = None
+        if noise and isinstance(images, Tensor) and len(images) >= 4:
+            chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.config.seed))[:64]
+            real = images[chosen.to(images.device)].cpu()
+        return HealthMonitor(self.config.steps, real)
+
+    def _health(self, note: str | None) -> None:
+        if note is not None:
+            self._log({"step": self.step, "warning": note})
 
     def _prepare_distributed(self) -> None:
         """Synchronised batch norm if asked, rank 0's weights everywhere, a seed per rank."""
@@ -254,6 +271,8 @@ class Trainer:
                     record = {"step": self.step, **record, "images_per_s": images / elapsed}
                     self._log(record)
                     self._refuse_divergence(record)
+                    if self.health is not None:
+                        self._health(self.health.on_record(record))
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
                     sums, counts, window_steps, window_start = {}, {}, 0, time.perf_counter()
                 paused = time.perf_counter()  # samples, evaluation and checkpoints are not billed as training
@@ -349,6 +368,8 @@ class Trainer:
             images = self.recipe.preview(generators, self.preview_inputs)
         finally:
             generators.train(was_training)
+        if self.health is not None and "generator" in generators and generators["generator"].latent_dim is not None:
+            self._health(self.health.on_samples(self.step, images))
         grid = make_grid(images, nrow=self.recipe.preview_columns(self.preview_inputs))
         if self.loggers is not None:
             self.loggers.image(grid, self.step)
