@@ -51,3 +51,13 @@ def test_a_preview_that_loses_its_variety_is_reported_as_collapse():
         note = monitor.on_samples(50, same)
     assert note.startswith("collapse:")
     assert monitor.on_samples(60, same) is None  # raised once
+
+
+def test_losses_that_swing_are_reported_as_oscillation():
+    monitor = HealthMonitor(steps=100, real_images=None)
+    calm = [1.0 + 0.01 * i for i in range(12)]
+    assert all(monitor.on_record({"step": 30 + i, "g_loss": v}) is None for i, v in enumerate(calm))
+    with pytest.warns(HealthWarning, match="oscillate"):
+        notes = [monitor.on_record({"step": 50 + i, "g_loss": 0.2 if i % 2 else 3.0}) for i in range(12)]
+    fired = [n for n in notes if n]
+    assert len(fired) == 1 and fired[0].startswith("oscillation:") and "--set lr_g=<lower>" in fired[0]

@@ -5,6 +5,9 @@ the command line), logged to log.jsonl as ``{"step", "warning"}``, and naming th
 - **D winning**: the discriminator's accuracy on real and fake batches (``d_real_acc``,
   ``d_fake_acc``) at or above ``WIN_ACCURACY`` for ``PATIENCE`` log windows in a row, after the
   first ``WARMUP`` of the run: its gradients for G vanish.
+- **Oscillation**: the generator's loss swinging up and down: over the last ``SWING_WINDOW`` log
+  windows it changes direction at least ``SWING_TURNS`` times with a spread (std / mean) of at
+  least ``SWING_SPREAD``.
 - **Collapse**: the preview batch (fixed noise) loses the variety it had: the mean SSIM of pairs
   of preview images rises ``COLLAPSE_MARGIN`` above its lowest so far in the run (and half that
   above the same figure on real training images), at two sample steps in a row after the warm-up.
@@ -23,10 +26,13 @@ PATIENCE = 10
 WARMUP = 0.2
 """Share of the run's steps before any check (early training is noisy: D often wins at first)."""
 COLLAPSE_MARGIN = 0.25
+SWING_WINDOW, SWING_TURNS, SWING_SPREAD = 12, 9, 0.5
 
 REMEDIES = {
     "d_winning": "--set label_smoothing=0.1, --set lr_d=<lower> (TTUR), --loss hinge --set spectral_norm=true, "
                  "or --set r1_weight=0.1 --set r1_every=16",
+    "oscillation": "--set lr_g=<lower> --set lr_d=<lower>, --set betas=[0.5,0.999] (or [0.0,0.99]), "
+                   "--set ema=0.999 for the samples, or --loss hinge --set spectral_norm=true",
     "collapse": "--set lr_g=<lower>, --set d_steps=2, --loss hinge --set spectral_norm=true, --set r1_weight=0.1, "
                 "or resume from a checkpoint before it (ganzoo export --best)",
 }
@@ -56,10 +62,31 @@ class HealthMonitor:
         self.winning = 0
         self.collapsing = 0
         self.lowest = float("inf")
+        self.g_losses: list[float] = []
         self.raised: set[str] = set()
 
     def on_record(self, record: dict[str, Any]) -> str | None:
-        if record.get("step", 0) <= self.warmup or "d_real_acc" not in record or "d_fake_acc" not in record:
+        if record.get("step", 0) <= self.warmup:
+            return None
+        return self._swings(record) or self._winning(record)
+
+    def _swings(self, record: dict[str, Any]) -> str | None:
+        if not isinstance(record.get("g_loss"), float):
+            return None
+        self.g_losses = (self.g_losses + [record["g_loss"]])[-SWING_WINDOW:]
+        if len(self.g_losses) < SWING_WINDOW:
+            return None
+        steps = [b - a for a, b in zip(self.g_losses, self.g_losses[1:])]
+        turns = sum(1 for a, b in zip(steps, steps[1:]) if a * b < 0)
+        mean = sum(self.g_losses) / len(self.g_losses)
+        spread = (sum((x - mean) ** 2 for x in self.g_losses) / len(self.g_losses)) ** 0.5 / abs(mean or 1)
+        if turns >= SWING_TURNS and spread >= SWING_SPREAD:
+            return self._raise("oscillation", f"the losses oscillate: the generator's loss turned {turns} times in "
+                                              f"{SWING_WINDOW} log windows with a spread of {spread:.2f}")
+        return None
+
+    def _winning(self, record: dict[str, Any]) -> str | None:
+        if "d_real_acc" not in record or "d_fake_acc" not in record:
             return None
         accuracy = (record["d_real_acc"] + record["d_fake_acc"]) / 2
         self.winning = self.winning + 1 if accuracy >= WIN_ACCURACY else 0
