@@ -21,7 +21,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
         ("dcgan-mnist", "DCGAN trained on MNIST digits (padded to 32x32)",
          "2cb40989ae7db6d456f24854653e658232e24df65c6d61b6433051567cce03e2"),
         ("dcgan-celeba", "DCGAN trained on CelebA faces (64x64)",
-         "1169fa18816ef1dc792783a632b8e40e2d9db2575c1a0c5e2d3ddafcc92e7840"),
+         "a7b4ac1fe6bb4438bde8c2e6de0b359e26fecefa61439dfec46d5e8dea3d0024"),
     ):
         register(name, PRETRAINED / name, architecture="dcgan", description=description,
                  repo_id=f"ganzoo/{name}", sha256=sha256)
