@@ -30,3 +30,7 @@ def register_pretrained(register: Callable[..., None]) -> None:
              description="x4 super-resolution (SRResNet/SRGAN) trained briefly on BSDS200: "
                          "ganzoo sample srgan-x4 --input IMG -o OUT",
              repo_id="ganzoo/srgan-x4", sha256="012809c2b58f4ce582fb7d11bc65dca17f381bdb8404f5238a804a35806774d7")
+    register("srresnet-x4", PRETRAINED / "srresnet-x4", architecture="srgan",
+             description="x4 super-resolution, PSNR-oriented (SRResNet, phase 1) on BSDS200: "
+                         "ganzoo sample srresnet-x4 --input IMG -o OUT",
+             repo_id="ganzoo/srresnet-x4", sha256="302941062bbb4918ef939cf6d882fe5599c72fabec3b9313487b5dba7c9559c8")
