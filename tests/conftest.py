@@ -274,3 +274,21 @@ def make_plugin(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def server():
+    """The loopback Hub-protocol server (tests/hub_server.py), with user alice's write token."""
+    from hub_server import WRITER_TOKEN, HubServer
+
+    with HubServer(tokens={WRITER_TOKEN: "alice"}) as hub:
+        yield hub
+
+
+@pytest.fixture
+def options(server, tmp_path: Path):
+    """HubOptions for the loopback Hub, an empty cache in tmp_path and the write token."""
+    from ganzoo.huggingface import HubOptions
+    from hub_server import WRITER_TOKEN
+
+    return HubOptions(endpoint=server.url, cache_dir=tmp_path / "hf-cache", token=WRITER_TOKEN)

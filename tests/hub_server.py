@@ -28,6 +28,8 @@ GITATTRIBUTES = b"*.bin filter=lfs diff=lfs merge=lfs -text\n*.safetensors filte
 LFS_SUFFIXES = (".bin", ".safetensors", ".pt", ".pth", ".ckpt", ".h5", ".onnx", ".npz", ".png", ".jpg", ".gz")
 LFS_THRESHOLD = 10 * 1024 * 1024  # the real Hub sends text files above 10 MB through LFS too
 LFS_JSON = "application/vnd.git-lfs+json"
+WRITER_TOKEN = "hf_test_writer"
+"""The token of user "alice" in the tests' Hub (conftest's ``server`` fixture)."""
 
 
 def git_blob_sha1(data: bytes) -> str:

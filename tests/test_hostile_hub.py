@@ -13,21 +13,10 @@ import pytest
 
 from ganzoo.hub import load_pretrained, resolve
 from ganzoo.huggingface import ANSWER_TIMEOUT, ChecksumError, HubOptions, push_to_hub
+from hub_server import WRITER_TOKEN as TOKEN
 from hub_server import HubServer
 
-TOKEN = "hf_test_writer"
 BUNDLED = Path(__file__).resolve().parents[1] / "plugins" / "ganzoo_mlp" / "pretrained" / "mlp-mnist"
-
-
-@pytest.fixture
-def server():
-    with HubServer(tokens={TOKEN: "alice"}) as hub:
-        yield hub
-
-
-@pytest.fixture
-def options(server: HubServer, tmp_path: Path) -> HubOptions:
-    return HubOptions(endpoint=server.url, cache_dir=tmp_path / "hf-cache", token=TOKEN)
 
 
 def pull(run_ganzoo, server: HubServer, tmp_path: Path, *args: str):

@@ -17,23 +17,12 @@ from safetensors.torch import load_file
 from ganzoo.errors import ArtifactError, UnknownNameError
 from ganzoo.hub import load_pretrained, resolve
 from ganzoo.huggingface import ChecksumError, HubError, HubOptions, HubRef, NotCachedError, push_to_hub, sha256_of
-from hub_server import HubServer
+from hub_server import WRITER_TOKEN, HubServer
 
-TOKEN = "hf_test_writer"
+TOKEN = WRITER_TOKEN
 BUNDLED = Path(__file__).resolve().parents[1] / "plugins" / "ganzoo_mlp" / "pretrained" / "mlp-mnist"
 EVALUATION = [{"metric": "classifier-score", "name": "classifier score", "value": 7.5, "dataset": "mnist",
                "split": "test", "protocol": {"n_fake": 10000, "seed": 0, "classifier": "ganzoo mnist-cnn"}}]
-
-
-@pytest.fixture
-def server():
-    with HubServer(tokens={TOKEN: "alice"}) as hub:
-        yield hub
-
-
-@pytest.fixture
-def options(server: HubServer, tmp_path: Path) -> HubOptions:
-    return HubOptions(endpoint=server.url, cache_dir=tmp_path / "hf-cache", token=TOKEN)
 
 
 @pytest.fixture
