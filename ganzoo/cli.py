@@ -277,7 +277,8 @@ def train(architecture: str | None, config_file: Path | None, print_config: bool
         dataset_name = dataset_name or found.dataset
         chosen.update(found.settings)
     if architecture is None:
-        raise GanzooError("give the ARCHITECTURE to train (`ganzoo list`), or a --config that names one")
+        raise GanzooError("give the ARCHITECTURE to train (`ganzoo list`), or a --config that names one; "
+                          "see ganzoo train --help")
     chosen.update({k: v for k, v in options.items() if v is not None})
     chosen.update(parse_key_values(settings))
     if print_config:
