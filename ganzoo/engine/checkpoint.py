@@ -21,7 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ganzoo.errors import ArtifactError
+from ganzoo.errors import ArtifactError, GanzooError
 from ganzoo.fileio import atomic_directory, remove_directory, sha256_of
 
 _STEP_DIR = re.compile(r"^step_(\d+)$")
@@ -179,3 +179,27 @@ def generator_weights(tensors: Mapping[str, torch.Tensor], name: str = "generato
 def export_name(state: Mapping[str, Any]) -> str:
     """The generator a checkpoint exports (``Recipe.export_name`` when it was written)."""
     return str(state.get("export_name", "generator"))
+
+
+def load_fitting(module: torch.nn.Module, weights: Mapping[str, torch.Tensor], path: Path) -> None:
+    """``module.load_state_dict(weights)``, or one line naming the first tensor that the
+    networks built from the run's settings do not have, or have in another shape (a resume, a fine-tune)."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    from torch.nn.parameter import is_lazy
+
+    shaped = [k for k in own if k in weights and not is_lazy(own[k]) and own[k].shape != weights[k].shape]
+    fix = "use the settings it was trained with (its run.json or config.json), or start a new run"
+    if shaped:
+        key = shaped[0]
+        raise GanzooError(f"{path.name} does not fit the networks built from the run's settings: {key} is "
+                          f"{list(weights[key].shape)} in the file but {list(own[key].shape)} in the model "
+                          f"({len(shaped)} tensors differ); {fix}")
+    if missing or unexpected:
+        key = (missing or unexpected)[0]
+        where = "has no" if missing else "has an extra"
+        raise GanzooError(f"{path.name} does not fit the networks built from the run's settings: it {where} "
+                          f"{key} ({len(missing)} missing, {len(unexpected)} extra tensors); {fix}")
+    module.load_state_dict(weights)
+

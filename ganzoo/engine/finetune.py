@@ -41,7 +41,6 @@ def load_initial_weights(recipe: Any, init_from: str) -> list[str]:
     from ganzoo.artifacts import DISCRIMINATOR as DISCRIMINATOR_FILE
     from ganzoo.artifacts import WEIGHTS, read_safetensors
     from ganzoo.engine import checkpoint as ckpt
-    from ganzoo.engine.trainer import Trainer
     from ganzoo.sources import resolve
 
     source = resolve(init_from)
@@ -50,17 +49,17 @@ def load_initial_weights(recipe: Any, init_from: str) -> list[str]:
         if latest is None:
             raise GanzooError(f"--init-from {init_from}: the run has no checkpoint yet")
         weights = ckpt.unpack_weights(ckpt.load_checkpoint_weights(latest), ckpt.RECIPE_PREFIX)
-        Trainer._load_weights(recipe, weights, latest)
+        ckpt.load_fitting(recipe, weights, latest)
         return ["generator", "discriminator"]
     path = Path(source.path)
     if len(recipe.generators) != 1:
         raise GanzooError(f"--init-from {init_from}: a pretrained directory holds one generator, this recipe has "
                           f"{len(recipe.generators)}; start from a training run instead")
     (generator,) = recipe.generators.values()
-    Trainer._load_weights(generator, read_safetensors(path / WEIGHTS), path / WEIGHTS)
+    ckpt.load_fitting(generator, read_safetensors(path / WEIGHTS), path / WEIGHTS)
     loaded = ["generator"]
     if (path / DISCRIMINATOR_FILE).is_file():
-        Trainer._load_weights(recipe.discriminators, read_safetensors(path / DISCRIMINATOR_FILE),
+        ckpt.load_fitting(recipe.discriminators, read_safetensors(path / DISCRIMINATOR_FILE),
                               path / DISCRIMINATOR_FILE)
         loaded.append("discriminator")
     return loaded

@@ -447,9 +447,9 @@ class Trainer:
         """Restore everything from the checkpoint directory ``path``."""
         tensors = ckpt.load_checkpoint_weights(path)
         state = ckpt.load_checkpoint_state(path)
-        self._load_weights(self.recipe, ckpt.unpack_weights(tensors, ckpt.RECIPE_PREFIX), path)
+        ckpt.load_fitting(self.recipe, ckpt.unpack_weights(tensors, ckpt.RECIPE_PREFIX), path)
         if self.ema is not None:
-            self._load_weights(self.ema.module, ckpt.unpack_weights(tensors, ckpt.EMA_PREFIX), path)
+            ckpt.load_fitting(self.ema.module, ckpt.unpack_weights(tensors, ckpt.EMA_PREFIX), path)
             self.ema.updates = int(state["ema_updates"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
@@ -462,29 +462,6 @@ class Trainer:
             self.truncate_log()
         if self.dist is not None:
             self.dist.barrier()  # nobody trains on before the log is trimmed
-
-    @staticmethod
-    def _load_weights(module: nn.Module, weights: dict[str, Tensor], path: Path) -> None:
-        """``module.load_state_dict(weights)``, or one line naming the first tensor that the
-        networks built from run.json do not have, or have in another shape."""
-        own = module.state_dict()
-        missing = sorted(set(own) - set(weights))
-        unexpected = sorted(set(weights) - set(own))
-        from torch.nn.parameter import is_lazy
-
-        shaped = [k for k in own if k in weights and not is_lazy(own[k]) and own[k].shape != weights[k].shape]
-        fix = "use the settings it was trained with (its run.json or config.json), or start a new run"
-        if shaped:
-            key = shaped[0]
-            raise GanzooError(f"{path.name} does not fit the networks built from the run's settings: {key} is "
-                              f"{list(weights[key].shape)} in the file but {list(own[key].shape)} in the model "
-                              f"({len(shaped)} tensors differ); {fix}")
-        if missing or unexpected:
-            key = (missing or unexpected)[0]
-            where = "has no" if missing else "has an extra"
-            raise GanzooError(f"{path.name} does not fit the networks built from the run's settings: it {where} "
-                              f"{key} ({len(missing)} missing, {len(unexpected)} extra tensors); {fix}")
-        module.load_state_dict(weights)
 
     def _restore_rng(self, state: dict[str, Any]) -> None:
         """This rank's RNG states; a run resumed on another number of processes reseeds from
