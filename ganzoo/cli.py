@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ganzoo import __version__
-from ganzoo.cli_measure import bench, eval_command
+from ganzoo.cli_measure import NO_CACHE_HELP, bench, eval_command
 from ganzoo.errors import GanzooError
 from ganzoo.settings import parse_key_values
 
@@ -228,8 +228,10 @@ def _architecture_info(name: str, as_json: bool = False) -> None:
               help="Settings from a YAML or JSON file (a past run's run.json works as is); flags and "
                    "--set override it.")
 @click.option("--print-config", is_flag=True, help="Print the resolved settings as JSON and exit.")
-@click.option("--data", type=click.Path(path_type=Path), help="Dataset directory (e.g. MNIST idx files).")
+@click.option("--data", type=click.Path(path_type=Path),
+              help="Dataset directory (e.g. MNIST idx files, a folder of images), or hf:ORG/NAME[:SPLIT].")
 @click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path),
               help="Run directory for logs, sample grids and checkpoints.")
 @click.option("--steps", type=click.IntRange(min=1), help="Generator steps to train for.")
@@ -249,7 +251,8 @@ def _architecture_info(name: str, as_json: bool = False) -> None:
 def train(architecture: str | None, config_file: Path | None, print_config: bool, data: Path | None,
           dataset_name: str | None, run_dir: Path | None, steps: int | None, batch_size: int | None,
           loss: str | None, precision: str | None, device: str | None, seed: int | None, resume: bool,
-          settings: tuple[str, ...], progress: bool | None, init_from: str | None, loggers: str | None) -> None:
+          settings: tuple[str, ...], progress: bool | None, init_from: str | None, loggers: str | None,
+          no_cache: bool) -> None:
     """Train ARCHITECTURE on --data, writing everything into the run directory -o.
 
     \b
@@ -299,7 +302,7 @@ def train(architecture: str | None, config_file: Path | None, print_config: bool
         if chosen:
             raise GanzooError(f"settings are fixed when a run starts; with --resume only --steps and "
                               f"--data may be given (got {', '.join(chosen)})")
-        trainer = resume_run(run_dir, steps=steps, data=data, progress=progress)
+        trainer = resume_run(run_dir, steps=steps, data=data, progress=progress, cache=not no_cache)
         if trainer.is_main:
             for warning in trainer.resume_warnings:
                 click.echo(f"warning: {warning}", err=True)
@@ -310,7 +313,7 @@ def train(architecture: str | None, config_file: Path | None, print_config: bool
         if steps is not None:
             chosen["steps"] = steps
         trainer = start_run(architecture, data, run_dir, dataset_name=dataset_name,
-                            settings=chosen, progress=progress)
+                            settings=chosen, progress=progress, cache=not no_cache)
     try:
         with _interrupts_say_how_to_resume(trainer, architecture, run_dir):
             summary = trainer.fit()

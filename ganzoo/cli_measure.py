@@ -12,6 +12,9 @@ import click
 from ganzoo.errors import GanzooError
 from ganzoo.settings import parse_key_values
 
+NO_CACHE_HELP = ("Decode image folders again instead of using the decoded cache "
+                 "($GANZOO_DATA_CACHE, default ~/.cache/ganzoo/data).")
+
 
 @click.command("eval")
 @click.argument("model", required=False)
@@ -21,6 +24,7 @@ from ganzoo.settings import parse_key_values
               help="Instead of a MODEL: a folder of generated images (`ganzoo sample --out-dir`, or any "
                    "generator's output) to measure against --data.")
 @click.option("--dataset", "dataset_name", help="Dataset reader to use (default: detected from --data).")
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @click.option("--split", help="Reference split for readers that have them (default: test).")
 @click.option("-m", "--metrics", default="swd,ms-ssim", show_default=True,
               help="Comma-separated metric names (`ganzoo list` shows them all).")
@@ -41,7 +45,7 @@ from ganzoo.settings import parse_key_values
 def eval_command(model: str | None, data: Path, fake_dir: Path | None, dataset_name: str | None, split: str | None,
                  metrics: str, num: int | None, seed: int, device: str, inception_weights: Path | None,
                  real_vs_real: bool, out: Path | None, record: bool, offline: bool, progress: bool | None,
-                 as_json: bool, quiet: bool) -> None:
+                 as_json: bool, quiet: bool, no_cache: bool) -> None:
     """Measure MODEL (a pretrained NAME, hf-hub:ORG/NAME, a directory or a training run)
     against --data with --metrics; every figure is reported with its protocol.
 
@@ -74,7 +78,7 @@ def eval_command(model: str | None, data: Path, fake_dir: Path | None, dataset_n
     report = evaluate(model, data, names, n=num, seed=seed, device=device, split=split,
                       dataset_name=dataset_name,
                       metric_options={"inception_weights": str(inception_weights) if inception_weights else None},
-                      hub_options=HubOptions(offline=offline), fake_dir=fake_dir,
+                      hub_options=HubOptions(offline=offline), fake_dir=fake_dir, cache=not no_cache,
                       progress=not quiet and (sys.stderr.isatty() if progress is None else progress))
     say = (lambda text: None) if quiet or as_json else click.echo
     if not quiet:

@@ -308,15 +308,17 @@ class Architecture(ABC):
         return build_settings(self.config_class, values or {}, type(self).__name__)
 
     def load_training_data(self, path: str | Path, *, dataset_name: str | None = None,
-                           image_size: int | None = None, settings: Mapping[str, Any] | None = None) -> Any:
-        """The training data at ``path``: by default an ``ImageDataset`` from the registered
-        readers, at ``image_size``. ``settings`` are the run's model settings (before the data
-        fills channels, size and classes), for families whose data depends on them (a crop, a
-        scale). Families with other data (image pairs, two domains) return their own
-        ``TrainingData``."""
+                           image_size: int | None = None, settings: Mapping[str, Any] | None = None,
+                           data_options: Any = None) -> Any:
+        """The training data at ``path``: by default an ``ImageDataset`` (or streamed images)
+        from the registered readers, at ``image_size``, read as ``data_options`` (a
+        ``ganzoo.data.options.DataOptions``: cache, streaming, labels) say. ``settings`` are
+        the run's model settings (before the data fills channels, size and classes), for
+        families whose data depends on them (a crop, a scale). Families with other data (image
+        pairs, two domains) return their own ``TrainingData``."""
         from ganzoo.data.dataset import load_dataset
 
-        return load_dataset(path, dataset_name, image_size=image_size)
+        return load_dataset(path, dataset_name, image_size=image_size, options=data_options)
 
     @abstractmethod
     def build_generator(self, config: Any) -> Generator: ...

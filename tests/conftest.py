@@ -31,8 +31,8 @@ PLUGIN_FIXTURES = ("ganzoo_toy", "ganzoo_broken")
 
 def pytest_configure(config: pytest.Config) -> None:
     """Before any test: no network but loopback, here and in every subprocess (the guard in
-    tests/netguard is loaded through PYTHONPATH), and a Hugging Face home of our own so tests
-    never read or write the developer's cache or token. HF_ENDPOINT points at a closed loopback
+    tests/netguard is loaded through PYTHONPATH), and a Hugging Face home and a decoded-image
+    cache of our own so tests never read or write the developer's caches or token. HF_ENDPOINT points at a closed loopback
     port: a test that reaches for the Hub without its own test server fails fast, locally."""
     import tempfile
 
@@ -43,6 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "GANZOO_NET_GUARD_LOG": str(home / "guard.log"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(NET_GUARD), os.environ.get("PYTHONPATH")])),
         "HF_HOME": str(home / "hf"),
+        "GANZOO_DATA_CACHE": str(home / "data-cache"),
         "HF_ENDPOINT": "http://127.0.0.1:9",
         "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",

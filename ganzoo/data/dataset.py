@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganzoo.data.options import DataOptions
 from ganzoo.errors import DataError
 from ganzoo.pixels import to_signed
 
@@ -31,6 +32,8 @@ class ImageDataset:
     """Facts for model cards: ``license``, ``citation``, ``split``, ``hf_id``."""
     reader: str = ""
     """The registered dataset reader that made it (set by ``load_dataset``)."""
+    class_names: list[str] | None = None
+    """The name of each class (class folders, a Hugging Face ClassLabel), when known."""
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
@@ -54,7 +57,13 @@ class ImageDataset:
         """A copy with its tensors on ``device``."""
         labels = None if self.labels is None else self.labels.to(device)
         return ImageDataset(self.images.to(device), labels, self.num_classes, self.name,
-                            self.path, self.card, self.reader)
+                            self.path, self.card, self.reader, self.class_names)
+
+    def subset(self, indices: Tensor) -> "ImageDataset":
+        """The images ``indices`` (and their labels) as a dataset in host memory."""
+        labels = None if self.labels is None else self.labels[indices.to(self.labels.device)].cpu()
+        return ImageDataset(self.images[indices.to(self.images.device)].cpu(), labels, self.num_classes,
+                            self.name, self.path, self.card, self.reader, self.class_names)
 
     def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
         """Images ``indices`` as float in [-1, 1] on ``device`` (plus ``label`` if labelled)."""
@@ -103,13 +112,23 @@ class ShuffledBatches:
         self.epoch, self.position, self._order = int(state["epoch"]), int(state["position"]), None
 
 
+HF_PREFIX = "hf:"
+"""``--data hf:ORG/NAME[:split]`` names a Hugging Face dataset."""
+
+
 def load_dataset(path: str | Path, name: str | None = None, image_size: int | None = None,
-                 split: str | None = None) -> ImageDataset:
+                 split: str | None = None, options: DataOptions | None = None) -> ImageDataset:
     """Read the dataset at ``path`` with the reader ``name``, or the first whose detector
     recognises the path, at ``image_size`` (None: the reader's native size). ``split`` (e.g.
-    MNIST's "test") goes to readers that have splits; None is the reader's default."""
+    MNIST's "test") goes to readers that have splits; None is the reader's default. ``options``
+    (cache, streaming, labels) go to readers that take them; ``hf:ORG/NAME[:split]`` reads a
+    Hugging Face dataset."""
     from ganzoo.plugins import get_zoo
 
+    if str(path).startswith(HF_PREFIX):
+        from ganzoo.data.hf import load_hf_dataset
+
+        return load_hf_dataset(str(path), image_size=image_size, split=split, options=options)
     path = Path(path)
     if not path.exists():
         raise DataError(f"data path {path} does not exist; point --data at a dataset directory")
@@ -126,11 +145,17 @@ def load_dataset(path: str | Path, name: str | None = None, image_size: int | No
             )
         entry = matches[0]
     reader = entry.load()
-    if split is None:
-        dataset = reader(path, image_size=image_size)
-    elif "split" not in inspect.signature(reader).parameters:
-        raise DataError(f"the {entry.name} reader has no splits; drop --split {split} (it reads all of {path})")
-    else:
-        dataset = reader(path, image_size=image_size, split=split)
+    parameters = inspect.signature(reader).parameters
+    kwargs: dict[str, Any] = {"image_size": image_size}
+    if split is not None:
+        if "split" not in parameters:
+            raise DataError(f"the {entry.name} reader has no splits; drop --split {split} (it reads all of {path})")
+        kwargs["split"] = split
+    if options is not None and "options" in parameters:
+        kwargs["options"] = options
+    elif options is not None and options.labels == "folders":
+        raise DataError(f"labels=folders reads class subfolders of an image folder; the {entry.name} reader "
+                        "has its own labels (drop --set labels=folders)")
+    dataset = reader(path, **kwargs)
     dataset.reader = entry.name
     return dataset

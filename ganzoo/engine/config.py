@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ganzoo.data.options import LABELS, MODES, DataOptions
 from ganzoo.errors import GanzooError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -65,6 +66,22 @@ class TrainConfig:
     data_on_device: str = "auto"
     """Keep the uint8 images in GPU memory: auto (when they take under a quarter of the free
     memory; otherwise pinned host memory), on or off."""
+    data_mode: str = "auto"
+    """How an image folder is read: memory (decoded once into the decoded cache, memory-mapped
+    after), stream (DataLoader workers decode each batch: sets larger than memory) or auto
+    (streams when the decoded pixels would take over half the available memory)."""
+    data_workers: int = 0
+    """Processes that decode images (the first read, or streaming); 0: chosen from the cores."""
+    labels: str = "auto"
+    """Where class labels come from: folders (one subfolder per class of an image folder), none,
+    or auto (a reader's own: MNIST's, a Hugging Face dataset's class column)."""
+    image_column: str = ""
+    """Hugging Face datasets: the image column (empty: the first Image feature)."""
+    label_column: str = ""
+    """Hugging Face datasets: the label column (empty: the first ClassLabel feature)."""
+    hflip: bool = False
+    """Flip each training image left-right with probability 1/2 (noise-to-image data; the flips
+    follow the seed and the sample order, so a resume repeats them)."""
     sync_batchnorm: bool = False
     """Under torchrun on GPUs: batch-norm statistics over the global batch (SyncBatchNorm)."""
     seed: int = 0
@@ -117,6 +134,9 @@ class TrainConfig:
             (min(self.log_every, self.sample_every, self.checkpoint_every) >= 1,
              "log_every, sample_every and checkpoint_every must be >= 1"),
             (self.keep_checkpoints >= 1, "keep_checkpoints must be >= 1"),
+            (self.data_mode in MODES, f"data_mode must be one of {', '.join(MODES)}"),
+            (self.labels in LABELS, f"labels must be one of {', '.join(LABELS)}"),
+            (self.data_workers >= 0, "data_workers must be >= 0 (0 chooses from the cores)"),
             (self.eval_every >= 1 and self.eval_n >= 2, "eval_every must be >= 1 and eval_n >= 2"),
             (not self.keep_best or self.keep_best in self.eval_metric_names(),
              f"keep_best={self.keep_best} must be one of the eval_metrics (add --set "
@@ -145,3 +165,8 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def data_options(self, *, cache: bool = True, progress: bool | None = None) -> DataOptions:
+        """How the run's data readers read (``cache``: the CLI's ``--no-cache`` turns it off)."""
+        return DataOptions(cache=cache, mode=self.data_mode, labels=self.labels, image_column=self.image_column,
+                           label_column=self.label_column, workers=self.data_workers, progress=progress)

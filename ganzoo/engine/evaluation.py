@@ -36,12 +36,10 @@ class TrainingEvaluation:
         self.eval_data = eval_data or str(getattr(data, "path", "") or "")
         self.real: ImageDataset | None = None
         self.n = n
-        if self.sample_metrics and isinstance(getattr(data, "images", None), torch.Tensor):
+        if self.sample_metrics and hasattr(data, "subset"):  # an ImageDataset, or streamed images
             self.n = min(n, len(data))
             chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:self.n]
-            labels = None if data.labels is None else data.labels[chosen.to(data.labels.device)].cpu()
-            self.real = ImageDataset(data.images[chosen.to(data.images.device)].cpu(), labels, data.num_classes,
-                                     data.name, data.path, data.card, data.reader)
+            self.real = data.subset(chosen)
 
     def check(self, generator) -> None:
         """Refuse at the start what would fail at the first evaluation."""
@@ -62,7 +60,7 @@ class TrainingEvaluation:
                 raise GanzooError(f"eval_metrics: {metric.name} needs a class-conditional model")
         if self.sample_metrics:
             if self.real is None:
-                raise GanzooError("eval_metrics: sample metrics need training data held as one image tensor")
+                raise GanzooError("eval_metrics: sample metrics need training images (an image dataset), which this data is not")
             check_shapes(self.real.image_shape, tuple(generator.image_shape), "eval_metrics", self.real.name,
                          "the generator")
         for metric in self.metrics:

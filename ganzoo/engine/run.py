@@ -7,6 +7,7 @@ A run directory holds ``run.json`` (what was asked for), ``log.jsonl``, ``sample
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -14,7 +15,8 @@ from typing import Any, Mapping
 import torch
 
 from ganzoo import __version__
-from ganzoo.data.dataset import ImageDataset
+from ganzoo.data.dataset import HF_PREFIX, ImageDataset
+from ganzoo.data.options import DataOptions
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import distributed
 from ganzoo.engine.config import TrainConfig
@@ -73,6 +75,22 @@ def fit_config_to_data(arch: Architecture, model: dict, dataset: ImageDataset) -
                             f"drop the setting or use matching data")
         model[key] = fact
     return model
+
+
+def read_training_data(arch: Architecture, data: str | Path, reader: str | None, image_size: int | None,
+                       model_values: Mapping[str, Any], options: DataOptions) -> Any:
+    """``arch``'s training data at ``data`` read with ``options`` (architectures whose own
+    ``load_training_data`` predates them get the other arguments only)."""
+    kwargs: dict[str, Any] = {"dataset_name": reader, "image_size": image_size, "settings": model_values}
+    if "data_options" in inspect.signature(arch.load_training_data).parameters:
+        kwargs["data_options"] = options
+    return arch.load_training_data(data, **kwargs)
+
+
+def recorded_data_path(data: str | Path) -> str:
+    """``--data`` as run.json records it: absolute, so a resume may run elsewhere (a
+    ``hf:`` dataset id as given)."""
+    return str(data) if str(data).startswith(HF_PREFIX) else str(Path(data).resolve())
 
 
 def _requested_size(arch: Architecture, model_values: dict) -> int | None:
@@ -139,11 +157,13 @@ def start_run(
     dataset_name: str | None = None,
     settings: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    cache: bool = True,
 ) -> Trainer:
     """A Trainer for a new run in ``run_dir`` (which must be new or empty). ``data`` is a path
     the architecture reads, or training data already in memory (a ``TrainingData``, e.g. from
-    its bench adapter's ``make_data``; resume such a run with the same ``data``). Under torchrun every process
-    calls it; rank 0 writes the run directory."""
+    its bench adapter's ``make_data``; resume such a run with the same ``data``); ``cache``:
+    use the decoded cache for image folders. Under torchrun every process calls it; rank 0
+    writes the run directory."""
     run_dir = Path(run_dir)
     _check_new_run_dir(run_dir)
     arch = get_architecture(architecture)
@@ -163,8 +183,9 @@ def start_run(
     lock = _lock_new_run_dir(run_dir) if is_main_process() else None
     try:
         in_memory = not isinstance(data, (str, Path))
-        dataset = data if in_memory else arch.load_training_data(
-            data, dataset_name=dataset_name, image_size=_requested_size(arch, model_values), settings=model_values)
+        dataset = data if in_memory else read_training_data(
+            arch, data, dataset_name, _requested_size(arch, model_values), model_values,
+            train_config.data_options(cache=cache, progress=progress))
         model_values = fit_config_to_data(arch, model_values, dataset)
         model_config = arch.make_config(model_values)
         trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress,
@@ -187,9 +208,11 @@ def start_run(
         "architecture": architecture,
         "model_config": dataclasses.asdict(model_config),
         "train_config": train_config.to_dict(),
-        "data": {"path": str(dataset.path) if in_memory else str(Path(data).resolve()),
+        "data": {"path": str(dataset.path) if in_memory else recorded_data_path(data),
                  "reader": dataset.reader, "dataset": dataset.name, "card": dict(dataset.card)},
     }
+    if getattr(dataset, "class_names", None):
+        record["data"]["class_names"] = list(dataset.class_names)
     atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer
 
@@ -280,8 +303,10 @@ def resume_run(
     steps: int | None = None,
     data: Any = None,
     progress: bool | None = None,
+    cache: bool = True,
 ) -> Trainer:
-    """A Trainer that continues the run in ``run_dir`` from its latest checkpoint."""
+    """A Trainer that continues the run in ``run_dir`` from its latest checkpoint (``cache``:
+    use the decoded cache for image folders)."""
     run_dir = Path(run_dir)
     record = read_run(run_dir)
     lock = RunLock(run_dir).acquire() if is_main_process() else None
@@ -306,9 +331,9 @@ def resume_run(
     if data is not None and not isinstance(data, (str, Path)):
         dataset = data  # in memory, as the run started
     else:
-        dataset = arch.load_training_data(data or record["data"]["path"], dataset_name=record["data"].get("reader"),
-                                          image_size=record["model_config"].get("image_size"),
-                                          settings=record["model_config"])
+        dataset = read_training_data(arch, data or record["data"]["path"], record["data"].get("reader"),
+                                     record["model_config"].get("image_size"), record["model_config"],
+                                     train_config.data_options(cache=cache, progress=progress))
     trainer = _make_trainer(arch, model_config, train_config, dataset, run_dir, progress)
     trainer.run_lock = lock
     trainer.resume_warnings = tuple(f"{reason}; resuming from {latest.name}, the newest intact one"

@@ -92,6 +92,7 @@ class Trainer:
         self.preview_inputs = recipe.preview_inputs(
             config.preview_samples, torch.Generator().manual_seed(config.seed)
         )
+        self._following = False
         self.step = 0
         self.train_seconds = 0.0
         self._d_params = [p for p in recipe.discriminators.parameters() if p.requires_grad]  # FreezeD stays frozen
@@ -114,13 +115,12 @@ class Trainer:
     def _health_monitor(self):
         from ganzoo.engine.health import HealthMonitor
 
-        images = getattr(self.data, "images", None)
         generators = self.recipe.generators
         noise = "generator" in generators and getattr(generators["generator"], "latent_dim", None) is not None
         real = None
-        if noise and isinstance(images, Tensor) and len(images) >= 4:
-            chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.config.seed))[:64]
-            real = images[chosen.to(images.device)].cpu()
+        if noise and hasattr(self.data, "subset") and len(self.data) >= 4:
+            chosen = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(self.config.seed))[:64]
+            real = self.data.subset(chosen).images
         return HealthMonitor(self.config.steps, real)
 
     def _health(self, note: str | None) -> None:
@@ -173,6 +173,10 @@ class Trainer:
         self.dist.average_gradients(p for group in optimizer.param_groups for p in group["params"])
 
     def _next_batch(self) -> dict[str, Tensor]:
+        if not self._following and hasattr(self.data, "follow"):  # streamed data decodes ahead
+            self.data.follow(self.batches, None if self.dist is None else self.dist.shard,
+                             pin_memory=self.device.type == "cuda")
+            self._following = True
         indices = self.batches.next()
         if self.dist is not None:
             indices = self.dist.shard(indices)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ganzoo import __version__
 from ganzoo.data.dataset import ImageDataset, load_dataset
+from ganzoo.data.options import DataOptions
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.pixels import to_unsigned
 from ganzoo.metrics.base import (
@@ -114,7 +115,7 @@ def _run_metric(metric: Metric, real: ImageDataset | None, fake: ImageDataset, n
 def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str], *, n: int | None = None,
              seed: int = 0, device: str = "cpu", split: str | None = None, dataset_name: str | None = None,
              metric_options: dict[str, Any] | None = None, hub_options=None,
-             progress: bool = False, fake_dir: str | Path | None = None) -> dict[str, Any]:
+             progress: bool = False, fake_dir: str | Path | None = None, cache: bool = True) -> dict[str, Any]:
     """Evaluate ``model`` (None: real-vs-real), or the generated images in ``fake_dir`` (a folder
     ``ganzoo sample --out-dir`` wrote, or any folder of images), on reference ``data``.
 
@@ -122,7 +123,8 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     ``split`` the reference split (default: "test" when the reader has splits, so labelled
     metrics such as TSTR test on held-out images). Returns the report that ``ganzoo eval``
     writes as JSON: one entry per metric with its value, details, protocol and the warnings
-    that say how the protocol had to change.
+    that say how the protocol had to change. ``cache``: read an image folder through the
+    decoded cache (``ganzoo.data.cache``).
     """
     from ganzoo.devices import resolve_device
 
@@ -164,7 +166,8 @@ def evaluate(model: str | Path | None, data: str | Path, metrics: Sequence[str],
     size = generator.image_shape[1] if generator is not None else folder.image_shape[1] if folder else None
     if split is None:
         split = _default_split(Path(data), dataset_name)
-    real = load_dataset(data, dataset_name, image_size=size, split=split)
+    real = load_dataset(data, dataset_name, image_size=size, split=split,
+                        options=DataOptions(cache=cache, mode="memory", progress=progress))
     counts = {metric.name: n or metric.default_n for metric in built}
     comparing = [m.name for m in built if m.needs_real]
     measured = generator is not None or folder is not None
