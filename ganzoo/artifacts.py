@@ -219,3 +219,28 @@ def save_pretrained(
         raise ArtifactError(f"could not write {out_dir}: {exc.strerror or exc}; free space or choose "
                             "another -o") from None
     return out_dir
+
+
+def class_names(config: dict[str, Any]) -> list[str] | None:
+    """The class names a conditional model was trained with (class folders, a Hugging Face
+    ClassLabel), from its config.json's dataset facts; None when it has none."""
+    names = (config.get("dataset") or {}).get("class_names")
+    return list(names) if names else None
+
+
+def class_index(label: str | int | None, generator: Any, model: str) -> int | None:
+    """``--label`` as a class number: a number as it is, or a class name looked up in the
+    model's class names (a one-line error naming the nearest when it has none such)."""
+    from ganzoo.suggest import did_you_mean
+
+    if label is None or isinstance(label, int):
+        return label
+    if label.strip().lstrip("-").isdigit():
+        return int(label)
+    names = class_names(getattr(generator, "pretrained_config", None) or {})
+    if not names:
+        raise ArtifactError(f"{model} has no class names; give --label as a class number")
+    if label not in names:
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise ArtifactError(f"{model} has no class {label!r} (its classes: {shown}){did_you_mean(label, names)}")
+    return names.index(label)

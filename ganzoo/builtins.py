@@ -30,6 +30,11 @@ def looks_like_mnist(path: Path) -> bool:
     return any((path / f"train-images-idx3-ubyte{ext}").is_file() for ext in (".gz", ""))
 
 
+def saved_by_datasets(path: Path) -> bool:
+    """A directory written by the ``datasets`` library's ``save_to_disk``."""
+    return path.is_dir() and any((path / marker).is_file() for marker in ("dataset_dict.json", "state.json"))
+
+
 @hookimpl
 def register_datasets(register: Callable[..., None]) -> None:
     register(
@@ -37,6 +42,13 @@ def register_datasets(register: Callable[..., None]) -> None:
         "ganzoo.data.mnist:load_mnist",
         "MNIST idx files (train split), 28x28 grey, 10 classes",
         detect=looks_like_mnist,
+    )
+    register(
+        "hf-saved",
+        "ganzoo.data.hf:load_saved_dataset",
+        "a Hugging Face dataset saved with save_to_disk (image and ClassLabel columns; needs ganzoo[datasets]); "
+        "--data hf:ORG/NAME[:SPLIT] reads one from the Hub or its cache",
+        detect=saved_by_datasets,
     )
     register(
         "image-folder",

@@ -245,6 +245,9 @@ def render_card(name: str, config: dict[str, Any], *, use_name: str | None = Non
     if dataset:
         lines += ["## Data", ""]
         lines.append(f"Trained on `{dataset.get('name', '?')}` ({dataset.get('split', 'train')} split).")
+        if dataset.get("class_names"):
+            classes = ", ".join(f"{i} `{name}`" for i, name in enumerate(dataset["class_names"]))
+            lines += ["", f"Classes (`--label` takes the number or the name): {classes}."]
         if dataset.get("license_note"):
             lines += ["", f"Dataset terms: {dataset['license_note']}."]
         lines.append("")

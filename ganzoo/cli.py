@@ -408,7 +408,7 @@ def runs(paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the latent noise.")
-@click.option("--label", type=int, help="Class to draw (conditional models; default: one row per class).")
+@click.option("--label", help="Class to draw, by number or by name (conditional models; default: one row per class).")
 @click.option("--nrow", type=click.IntRange(min=1), help="Images per row (default: a square grid).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--offline", is_flag=True, help="Never contact the Hub (also HF_HUB_OFFLINE=1).")
@@ -421,7 +421,7 @@ def runs(paths: tuple[Path, ...], as_json: bool) -> None:
 @click.pass_context
 def sample(ctx: click.Context, model: str, num: int, out_arg: str, out_dir: Path | None, fmt: str,
            progress: bool | None, truncation: float | None, latents_file: Path | None, walk: int | None,
-           frames: int, fps: float, as_json: bool, quiet: bool, seed: int, label: int | None, nrow: int | None, device: str, offline: bool,
+           frames: int, fps: float, as_json: bool, quiet: bool, seed: int, label: str | None, nrow: int | None, device: str, offline: bool,
            inputs: Path | None, options: tuple[str, ...], direction: str | None) -> None:
     """Sample a grid of images from MODEL (a pretrained NAME[@REV], hf-hub:ORG/NAME[@REV],
     a pretrained directory or a training run), or -n single images into --out-dir.
@@ -450,6 +450,7 @@ def sample(ctx: click.Context, model: str, num: int, out_arg: str, out_dir: Path
                           "them into a folder with --out-dir DIR")
     import torch
 
+    from ganzoo.artifacts import class_index
     from ganzoo.devices import resolve_device
     from ganzoo.hub import load_pretrained
     from ganzoo.huggingface import HubOptions
@@ -462,6 +463,7 @@ def sample(ctx: click.Context, model: str, num: int, out_arg: str, out_dir: Path
     generator = load_pretrained(model, device=str(resolve_device(device)), options=HubOptions(offline=offline))
     if not quiet:
         _echo_notes(generator.source)
+    label = class_index(label, generator, model)  # a number, or a class name from config.json
 
     def done(text: str, **record: Any) -> None:
         if as_json:

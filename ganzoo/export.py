@@ -20,7 +20,8 @@ def load_from_run(run_dir: Path, use_ema: bool, checkpoint: Path | None = None):
 
     record = read_run(run_dir)
     checkpoint = checkpoint or select_checkpoint(run_dir)[0]
-    config = {"architecture": record["architecture"], "config": record["model_config"]}
+    config = {"architecture": record["architecture"], "config": record["model_config"],
+              "dataset": {"name": record["data"].get("dataset"), **record["data"].get("card", {})}}
     generator = build_generator(config, run_dir)
     name = ckpt.export_name(ckpt.load_checkpoint_state(checkpoint))
     weights = ckpt.generator_weights(ckpt.load_checkpoint_weights(checkpoint), name, use_ema=use_ema)

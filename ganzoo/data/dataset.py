@@ -68,7 +68,7 @@ class ImageDataset:
     def batch(self, indices: Tensor, device: torch.device) -> dict[str, Tensor]:
         """Images ``indices`` as float in [-1, 1] on ``device`` (plus ``label`` if labelled)."""
         indices = indices.to(self.images.device)
-        images = self.images[indices]
+        images = self.images[indices].contiguous()  # NCHW whatever the storage (a cache maps NHWC)
         if images.device.type == "cpu" and device.type == "cuda":
             images = images.pin_memory()  # so the copy below overlaps with the GPU's work
         images = images.to(device, non_blocking=True)

@@ -103,7 +103,7 @@ def load_image_folder(path: str | Path, image_size: int | None = None,
         raise DataError(f"no images ({', '.join(EXTENSIONS)}) found under {root}; check --data")
     relative = [name for name, _ in entries]
     labels, names = class_labels(root, relative) if options.labels == "folders" else (None, None)
-    card = {"split": "all files"}
+    card = {"split": "all files", **({"class_names": names} if names else {})}
     if options.mode == "stream" or (options.mode == "auto" and len(entries) * size * size * 3 > options.budget()):
         from ganzoo.data.stream import StreamingImages
 

@@ -92,7 +92,8 @@ class StreamingImages:
         """Start the workers on the batches ``batches`` will give from now on."""
         loader = torch.utils.data.DataLoader(
             self.items, batch_sampler=_Plan(batches, shard), num_workers=self.workers,
-            pin_memory=pin_memory, prefetch_factor=PREFETCH, persistent_workers=False)
+            pin_memory=pin_memory, prefetch_factor=PREFETCH, persistent_workers=False,
+            generator=torch.Generator().manual_seed(0))  # workers draw nothing: leave the global RNG alone
         self._loader = iter(loader)
 
     def _decode(self, indices: Tensor) -> Tensor:

@@ -211,8 +211,6 @@ def start_run(
         "data": {"path": str(dataset.path) if in_memory else recorded_data_path(data),
                  "reader": dataset.reader, "dataset": dataset.name, "card": dict(dataset.card)},
     }
-    if getattr(dataset, "class_names", None):
-        record["data"]["class_names"] = list(dataset.class_names)
     atomic_write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
     return trainer
 

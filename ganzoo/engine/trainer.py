@@ -181,7 +181,22 @@ class Trainer:
         if self.dist is not None:
             indices = self.dist.shard(indices)
         batch = self.data.batch(indices, self.device)
+        if self.config.hflip:
+            batch = self._flip(batch)
         return fastpaths.to_channels_last(batch) if self.channels_last else batch
+
+    def _flip(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``hflip``: each image mirrored with probability 1/2, drawn from the seed and the sample
+        order's position (so a resume, and every rank, draws the same)."""
+        paired = sorted(set(batch) - {"image", "label"})
+        if paired:
+            raise GanzooError(f"hflip mirrors single images; this architecture's batches also hold "
+                              f"{', '.join(paired)} (drop --set hflip=true)")
+        position = self.batches.epoch * self.batches.num_items + self.batches.position
+        rng = torch.Generator().manual_seed(self.config.seed * 1_000_003 + position)
+        images = batch["image"]
+        flip = (torch.rand(len(images), generator=rng) < 0.5).to(images.device).view(-1, 1, 1, 1)
+        return {**batch, "image": torch.where(flip, images.flip(-1), images)}
 
     # -- one step -----------------------------------------------------------------------------
 
