@@ -81,6 +81,28 @@ def test_swd_separates_a_blurred_set_and_is_repeatable(swd_sets):
     assert max(spread) - min(spread) < 0.25 * same_kind.value  # ...within a stated spread
 
 
+def test_streamed_descriptors_project_as_normalised_ones_held_in_memory():
+    from ganzoo.metrics.swd import DescriptorFile
+
+    rng = torch.Generator().manual_seed(0)
+    chunks = [torch.randn(k, 3, 49, generator=rng) * torch.tensor([1.0, 30.0, 0.2]).view(1, 3, 1) + 5
+              for k in (100, 37, 250)]
+    held = torch.cat(chunks)
+    normalised = ((held - held.mean(dim=(0, 2), keepdim=True))
+                  / held.std(dim=(0, 2), keepdim=True, unbiased=False)).reshape(len(held), -1)
+    streamed = DescriptorFile(3, 49)
+    for chunk in chunks:
+        streamed.append(chunk)
+    streamed.seal()
+    directions = torch.randn(147, 16, generator=rng)
+    directions /= directions.norm(dim=0, keepdim=True)
+    expected = torch.sort(directions.T @ normalised.T, dim=1).values
+    got = streamed.sorted_projections(directions, rows=64)  # read back in chunks that straddle the writes
+    streamed.close()
+    assert got.shape == (16, 387)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_swd_refuses_sets_that_cannot_be_compared(swd_sets):
     a, _, _ = swd_sets
     metric = SlicedWasserstein(neighbourhoods=8)
