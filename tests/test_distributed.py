@@ -18,9 +18,9 @@ WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
 COMMON = ['device="cpu"', "ema=0", "log_every=5", "checkpoint_every=100", "sample_every=100"]
 
 
-def torchrun(args: list[str], cwd: Path, processes: int = 2) -> subprocess.CompletedProcess[str]:
+def torchrun(args: list[str], cwd: Path, processes: int = 2, plugins: str = "mlp") -> subprocess.CompletedProcess[str]:
     """``torchrun --standalone`` on a free loopback port; gloo talks over the loopback interface."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "GANZOO_PLUGINS": "mlp"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "GANZOO_PLUGINS": plugins}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                f"--nproc-per-node={processes}", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
@@ -105,3 +105,21 @@ def test_sync_batchnorm_on_cpu_processes_is_a_clear_error(write_mnist_subset, tm
     assert result.returncode != 0
     assert "error: sync_batchnorm needs GPUs" in result.stderr
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_streamed_shards_under_torchrun_train_what_the_in_memory_shards_do(tmp_path: Path):
+    from tests.test_data_scale import write_images
+
+    write_images(tmp_path / "faces", 16)
+    train = ["-m", "ganzoo", "train", "dcgan", "--data", str(tmp_path / "faces"), "--device", "cpu",
+             "--batch-size", "4", "--steps", "3", "--no-progress", "--no-cache", "--set", "g_width=4",
+             "--set", "d_width=4", "--set", "latent_dim=8", "--set", "image_size=32", "--set", "sample_every=100",
+             "--set", "checkpoint_every=3"]
+    runs = {}
+    for mode in ("memory", "stream"):
+        result = torchrun([*train, "-o", mode, "--set", f"data_mode={mode}", "--set", "data_workers=1"], tmp_path,
+                          plugins="dcgan")
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[mode] = load_file(tmp_path / mode / "checkpoints" / "step_00000003" / "model.safetensors")
+    assert runs["memory"].keys() == runs["stream"].keys()
+    assert all(torch.equal(runs["memory"][k], runs["stream"][k]) for k in runs["memory"])
