@@ -284,3 +284,23 @@ def test_hugging_face_inputs_that_cannot_be_read_are_one_line(tmp_path, run_ganz
                                        str(tmp_path / "b"), "--steps", "1"], env={"HF_HUB_OFFLINE": "1"}))
     assert "nobody/no-such-set" in error and "cache" in error
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_hub_dataset_is_named_by_its_id_for_the_card():
+    datasets = pytest.importorskip("datasets")
+    from ganzoo.card import render_card
+    from ganzoo.data.hf import parse_ref, read_table
+
+    assert parse_ref("hf:someone/faces:test") == ("someone/faces", "test")
+    with pytest.raises(DataError, match="hf:ORG/NAME"):
+        parse_ref("hf:/abs/path")
+    rng = np.random.default_rng(1)
+    table = datasets.Dataset.from_dict(
+        {"image": [Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)) for _ in range(4)]},
+        features=datasets.Features({"image": datasets.Image()}))
+    dataset = read_table(table, "someone/faces", "test", 16, DataOptions(cache=False), hf_id="someone/faces")
+    assert dataset.images.shape == (4, 1, 16, 16) and dataset.labels is None  # grey, unlabelled
+    assert dataset.path == "hf:someone/faces:test" and dataset.card["hf_id"] == "someone/faces"
+    card = render_card("faces", {"architecture": "dcgan", "config": {}, "image_shape": [1, 16, 16], "latent_dim": 8,
+                                 "num_classes": None, "training": {}, "dataset": {"name": "someone/faces", **dataset.card}})
+    assert "- someone/faces" in card.split("---")[1]
