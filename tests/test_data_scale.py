@@ -87,7 +87,7 @@ def test_a_damaged_entry_is_rebuilt_never_trusted(folder, tmp_path, damage):
     if damage == "flip":
         data[len(data) // 2] ^= 0xFF
         entry.write_bytes(bytes(data))
-        reason = "sha256"
+        reason = "checksum"
     elif damage == "truncate":
         entry.write_bytes(bytes(data[: len(data) - 100]))
         reason = "truncated"

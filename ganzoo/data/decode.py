@@ -5,9 +5,11 @@ help), written in place so the peak memory is the array itself."""
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
 import os
+import warnings
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -93,8 +95,24 @@ def decode_into(out: np.ndarray, files: Sequence[str | Path], size: int, *, work
             for start, paths in chunks:
                 take(start, _decode_chunk(paths, size))
         else:
-            # spawned workers import numpy and PIL only, and never inherit the parent's threads
-            context = multiprocessing.get_context("spawn")
+            done = _decode_in_workers(chunks, size, workers, take)
+            for start, paths in chunks[done:]:  # the workers could not start (or died): go on here
+                take(start, _decode_chunk(paths, size))
+    finally:
+        bar.close()
+    return result
+
+
+def _decode_in_workers(chunks: list[tuple[int, list[str]]], size: int, workers: int, take) -> int:
+    """Decode ``chunks`` in order in ``workers`` processes, handing each to ``take``; returns how
+    many were done (fewer than all only when the pool broke). Forked workers (where the platform
+    has fork) start at once and run PIL and NumPy only; elsewhere they are spawned."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    done = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
             with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
                 pending: deque = deque()
                 for start, paths in chunks:  # a few chunks in flight per worker bound the memory
@@ -102,9 +120,12 @@ def decode_into(out: np.ndarray, files: Sequence[str | Path], size: int, *, work
                     if len(pending) >= IN_FLIGHT * workers:
                         start, reply = pending.popleft()
                         take(start, reply.result())
+                        done += 1
                 while pending:
                     start, reply = pending.popleft()
                     take(start, reply.result())
-    finally:
-        bar.close()
-    return result
+                    done += 1
+    except (BrokenProcessPool, OSError) as exc:
+        warnings.warn(f"decoding worker processes failed ({exc}); decoding the rest in this process",
+                      RuntimeWarning, stacklevel=3)
+    return done
