@@ -37,11 +37,19 @@ images = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()
 print(time.perf_counter() - start, len(images))
 """
 
+TORCH_FLOOR = r"""
+import torch
+model = torch.nn.Conv2d(3, 8, 3)
+optimizer = torch.optim.Adam(model.parameters())
+model(torch.zeros(1, 3, 8, 8)).sum().backward()
+optimizer.step()
+"""
+
 GANZOO_READ = r"""
 import sys, time
-start = time.perf_counter()
 from ganzoo.data.dataset import load_dataset
 from ganzoo.data.options import DataOptions
+start = time.perf_counter()  # after the imports, as in the plain loop
 dataset = load_dataset(sys.argv[1], image_size=64, options=DataOptions(cache=sys.argv[2] == "cache"))
 print(time.perf_counter() - start, len(dataset))
 """
@@ -98,6 +106,8 @@ def main() -> None:
     out, wall, peak = child([python, "-c", GANZOO_READ, str(args.data), "cache"], env)
     rows.append(("second read, ganzoo: the decoded cache, verified and memory-mapped", float(out.split()[0]), peak))
 
+    _, wall, peak = child([python, "-c", TORCH_FLOOR], env)
+    rows.append(("floor of any PyTorch training process: import torch, build Adam, one step", wall, peak))
     tiny = ["--set", "g_width=32", "--set", "d_width=32", "--set", "log_every=1", "--set", "sample_every=1000",
             "--set", "checkpoint_every=1000", "--no-progress"]
     run = work / "start"

@@ -4,6 +4,7 @@ help), written in place so the peak memory is the array itself."""
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import warnings
@@ -53,8 +54,11 @@ class Decoded:
     """(index, reason) of each unreadable file; its row of the array is left as it was."""
 
 
-def _decode_chunk(paths: Sequence[str], size: int) -> tuple[np.ndarray, list[bool], list[tuple[int, str]]]:
-    pixels = np.zeros((len(paths), size, size, 3), np.uint8)
+def _decode_chunk(paths: Sequence[str], size: int, start: int | None = None
+                  ) -> tuple[np.ndarray | int, list[bool], list[tuple[int, str]]]:
+    """Decode ``paths``: into rows ``start``... of the shared ``_TARGET`` (a forked worker; the
+    pixel count comes back), or into a fresh array that is sent back."""
+    pixels = np.zeros((len(paths), size, size, 3), np.uint8) if start is None else _TARGET[start:start + len(paths)]
     greys, errors = [], []
     for i, path in enumerate(paths):
         try:
@@ -62,7 +66,27 @@ def _decode_chunk(paths: Sequence[str], size: int) -> tuple[np.ndarray, list[boo
             greys.append(grey)
         except IMAGE_READ_ERRORS as exc:
             errors.append((i, str(exc)))
-    return pixels, greys, errors
+    return (pixels if start is None else len(paths)), greys, errors
+
+
+_TARGET: np.ndarray | None = None
+"""The array forked workers write into (set before the pool forks)."""
+
+
+def shared_array(shape: tuple[int, ...]) -> np.ndarray:
+    """A uint8 array in anonymous shared memory: forked decode workers write into it in place."""
+    return np.frombuffer(mmap.mmap(-1, max(1, int(np.prod(shape)))), np.uint8)[:int(np.prod(shape))].reshape(shape)
+
+
+def _writable_by_forks(out: np.ndarray) -> bool:
+    """``out`` is a shared mapping (a file opened for writing, or ``shared_array``), so rows that
+    forked workers write land in it."""
+    if isinstance(out, np.memmap):
+        return out.mode in ("r+", "w+")
+    base = out
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return isinstance(base, mmap.mmap)
 
 
 def default_workers() -> int:
@@ -83,19 +107,20 @@ def decode_into(out: np.ndarray, files: Sequence[str | Path], size: int, *, work
     bar = tqdm(total=len(files), desc=desc, unit="img", disable=None if progress is None else not progress,
                leave=False, dynamic_ncols=True)
 
-    def take(start: int, reply: tuple[np.ndarray, list[bool], list[tuple[int, str]]]) -> None:
+    def take(start: int, reply: tuple[np.ndarray | int, list[bool], list[tuple[int, str]]]) -> None:
         pixels, greys, errors = reply
-        out[start:start + len(pixels)] = pixels
+        if isinstance(pixels, np.ndarray):
+            out[start:start + len(pixels)] = pixels
         result.grey &= all(greys)
         result.skipped += [(start + i, reason) for i, reason in errors]
-        bar.update(len(pixels))
+        bar.update(len(greys) + len(errors))
 
     try:
         if workers == 1 or len(files) < SERIAL_BELOW:
             for start, paths in chunks:
                 take(start, _decode_chunk(paths, size))
         else:
-            done = _decode_in_workers(chunks, size, workers, take)
+            done = _decode_in_workers(chunks, size, workers, take, out)
             for start, paths in chunks[done:]:  # the workers could not start (or died): go on here
                 take(start, _decode_chunk(paths, size))
     finally:
@@ -103,12 +128,17 @@ def decode_into(out: np.ndarray, files: Sequence[str | Path], size: int, *, work
     return result
 
 
-def _decode_in_workers(chunks: list[tuple[int, list[str]]], size: int, workers: int, take) -> int:
+def _decode_in_workers(chunks: list[tuple[int, list[str]]], size: int, workers: int, take,
+                       out: np.ndarray) -> int:
     """Decode ``chunks`` in order in ``workers`` processes, handing each to ``take``; returns how
     many were done (fewer than all only when the pool broke). Forked workers (where the platform
-    has fork) start at once and run PIL and NumPy only; elsewhere they are spawned."""
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    has fork) start at once, run PIL and NumPy only and, when ``out`` is a shared mapping, write
+    their rows into it themselves; elsewhere they are spawned and send their pixels back."""
+    global _TARGET
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    in_place = fork and _writable_by_forks(out)
+    _TARGET = out if in_place else None
     done = 0
     try:
         with warnings.catch_warnings():
@@ -116,7 +146,7 @@ def _decode_in_workers(chunks: list[tuple[int, list[str]]], size: int, workers: 
             with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
                 pending: deque = deque()
                 for start, paths in chunks:  # a few chunks in flight per worker bound the memory
-                    pending.append((start, pool.submit(_decode_chunk, paths, size)))
+                    pending.append((start, pool.submit(_decode_chunk, paths, size, start if in_place else None)))
                     if len(pending) >= IN_FLIGHT * workers:
                         start, reply = pending.popleft()
                         take(start, reply.result())
@@ -128,4 +158,6 @@ def _decode_in_workers(chunks: list[tuple[int, list[str]]], size: int, workers: 
     except (BrokenProcessPool, OSError) as exc:
         warnings.warn(f"decoding worker processes failed ({exc}); decoding the rest in this process",
                       RuntimeWarning, stacklevel=3)
+    finally:
+        _TARGET = None
     return done

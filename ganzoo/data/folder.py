@@ -134,7 +134,7 @@ def _decoded(root: Path, entries: list[tuple[str, os.stat_result]], size: int,
     """The folder's pixels (N x size x size x C uint8) and their record: from the decoded cache,
     decoded into it, or (``cache=False``) decoded into memory."""
     from ganzoo.data.cache import DecodedCache, cache_key
-    from ganzoo.data.decode import decode_into
+    from ganzoo.data.decode import decode_into, shared_array
 
     files = [os.path.join(root, name) for name, _ in entries]
     shape = (len(files), size, size, 3)
@@ -155,7 +155,7 @@ def _decoded(root: Path, entries: list[tuple[str, os.stat_result]], size: int,
         return facts
 
     if not options.cache:
-        pixels = np.empty(shape, np.uint8)
+        pixels = shared_array(shape)
         facts = fill(pixels)
         rows, channels = facts.pop("keep_rows", None), facts.pop("channels", 3)
         if rows is not None or channels != 3:
