@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from ganzoo import __version__
-from ganzoo.cli_measure import NO_CACHE_HELP, bench, eval_command
+from ganzoo.cli_measure import NO_CACHE_HELP, bench, compare, eval_command
 from ganzoo.errors import GanzooError
 from ganzoo.settings import parse_key_values
 
@@ -723,6 +723,7 @@ def plugins(check: bool) -> None:
 
 cli.add_command(eval_command)  # ganzoo.cli_measure: the measuring commands
 cli.add_command(bench)
+cli.add_command(compare)
 
 
 def _add_plugin_commands() -> None:

@@ -157,3 +157,35 @@ def bench(architectures: tuple[str, ...], device: str, batch_sizes: str | None, 
     failed = [a["architecture"] for a in record["architectures"] if a["status"] != "ok"]
     if failed:
         raise click.ClickException(f"benchmark failed for {', '.join(failed)} (see {paths['md']})")
+
+
+@click.command()
+@click.argument("candidates", nargs=-1, required=True)
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="The data every candidate trains on.")
+@click.option("--budget", required=True,
+              help="Images shown to the discriminator per run, the same for every candidate: 150000, 150k, 1.5M.")
+@click.option("-m", "--metrics", required=True, help="Comma-separated metrics logged during training (e.g. swd).")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="Runs per candidate (seeds 0..K-1).")
+@click.option("--eval-n", type=click.IntRange(min=2), default=1000, show_default=True,
+              help="Images each evaluation during training sees.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A setting for every candidate (a candidate's own key=value wins), e.g. --set image_size=32.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the run directories, compare.md, compare.json and compare.png.")
+def compare(candidates: tuple[str, ...], data: Path, budget: str, metrics: str, seeds: int, eval_n: int,
+            settings: tuple[str, ...], out_dir: Path) -> None:
+    """Train every CANDIDATE (ARCH[:LOSS][,key=value...]) on --data to the same --budget, with
+    --metrics logged during training over --seeds seeds, and table the results.
+
+    \b
+    ganzoo compare dcgan:bce dcgan:hinge,spectral_norm=true dcgan:lsgan \\
+        --data ../shared/data/celeba64 --budget 150k -m swd --seeds 3 -o runs/compare-faces
+
+    Running it again resumes: finished runs are kept, the others continue.
+    """
+    from ganzoo.compare import TABLE, compare as run_compare
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    run_compare(list(candidates), data, out_dir, budget=budget, metrics=names, seeds=seeds, eval_n=eval_n,
+                common=parse_key_values(settings), say=lambda text: click.echo(text, err=True))
+    click.echo((out_dir / TABLE).read_text(), nl=False)

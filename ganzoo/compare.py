@@ -1,0 +1,312 @@
+"""``ganzoo compare``: candidates (architecture, loss, settings) trained on the same data, to the
+same budget of images shown to the discriminator, with the same metrics logged during training
+at the same points, over the same seeds; then a table, a JSON report and a chart.
+
+Each candidate and seed is an ordinary run directory under the output directory, trained by
+``ganzoo train`` in its own process (so its peak memory is its own). A comparison that stops is
+resumed by running it again: finished runs are kept, unfinished ones resume from their last
+checkpoint, missing ones start.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import GanzooError
+from ganzoo.fileio import atomic_write_text, read_jsonl
+from ganzoo.settings import parse_key_values
+
+REPORT = "compare.json"
+TABLE = "compare.md"
+CHART = "compare.png"
+PEAKS = "peak_memory.json"
+"""In each run directory: the peak resident memory of each process that trained it."""
+EVALUATIONS = 5
+"""Points of the metric curve: the budget is split into this many evaluations (plus step 0)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """``ARCH[:LOSS][,key=value...]``."""
+
+    text: str
+    architecture: str
+    loss: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", self.text.replace(":", "-").replace(",", "_"))
+
+
+def parse_candidate(text: str) -> Candidate:
+    head, *pairs = [part.strip() for part in text.split(",")]
+    architecture, _, loss = head.partition(":")
+    if not architecture:
+        raise GanzooError(f"candidate {text!r}: write ARCH[:LOSS][,key=value...], e.g. dcgan:hinge,spectral_norm=true")
+    settings = parse_key_values(pairs, flag=f"candidate {text!r}")
+    return Candidate(text, architecture, loss or None, settings)
+
+
+def parse_budget(text: str) -> int:
+    """Images shown to D: ``150000``, ``150k`` or ``1.5M``."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmM]?)\s*", text)
+    if not match:
+        raise GanzooError(f"--budget {text!r}: give the images shown to the discriminator, e.g. 150000, 150k or 1.5M")
+    images = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6}[match.group(2).lower()]
+    if images < 1:
+        raise GanzooError(f"--budget {text!r} is no images; give at least one batch")
+    return int(images)
+
+
+@dataclass
+class PlannedRun:
+    candidate: Candidate
+    seed: int
+    run_dir: Path
+    settings: dict[str, Any]
+    steps: int
+
+
+def plan(candidates: list[Candidate], data: str | Path, out_dir: Path, *, budget: int, metrics: list[str],
+         seeds: int, eval_n: int, common: dict[str, Any]) -> list[PlannedRun]:
+    """Every run of the comparison, checked before any of them trains: names, settings, the
+    metrics against each candidate and the data (a Trainer is built for each and thrown away)."""
+    from ganzoo.engine.run import get_architecture, resolve_settings, start_run
+
+    if seeds < 1:
+        raise GanzooError(f"--seeds {seeds}: give at least 1")
+    if not candidates:
+        raise GanzooError("give at least one candidate, e.g. dcgan:bce dcgan:hinge,spectral_norm=true")
+    if len({c.slug for c in candidates}) != len(candidates):
+        raise GanzooError("the same candidate is given twice")
+    runs = []
+    for candidate in candidates:
+        arch = get_architecture(candidate.architecture)
+        settings = {**common, **candidate.settings}
+        if candidate.loss:
+            settings["loss"] = candidate.loss
+        _, train = resolve_settings(arch, settings)
+        per_step = train.batch_size * train.d_steps
+        steps = max(1, math.ceil(budget / per_step))
+        every = max(1, steps // EVALUATIONS)
+        settings.update({"steps": steps, "eval_metrics": ",".join(metrics), "eval_every": every, "eval_n": eval_n,
+                         "checkpoint_every": every, "sample_every": steps})
+        with tempfile.TemporaryDirectory(prefix="ganzoo-compare-check-") as scratch:
+            trainer = start_run(candidate.architecture, data, Path(scratch) / "run", progress=False,
+                                settings={**settings, "steps": 1})
+            if trainer.run_lock is not None:
+                trainer.run_lock.release()
+        for seed in range(seeds):
+            runs.append(PlannedRun(candidate, seed, out_dir / f"{candidate.slug}-seed{seed}",
+                                   {**settings, "seed": seed}, steps))
+    return runs
+
+
+def run_state(run: PlannedRun) -> str:
+    """"finished", "started" (a checkpoint to resume from, or none yet) or "new"."""
+    from ganzoo.engine.checkpoint import checkpoint_step, latest_checkpoint
+
+    if not (run.run_dir / "run.json").is_file():
+        return "new"
+    latest = latest_checkpoint(run.run_dir)
+    return "finished" if latest is not None and checkpoint_step(latest) >= run.steps else "started"
+
+
+def train_run(run: PlannedRun, data: str | Path, log: Path) -> dict[str, Any]:
+    """Train (or resume) one run in a ``ganzoo train`` process; its peak memory and exit."""
+    state = run_state(run)
+    if state == "new":
+        args = ["train", run.candidate.architecture, "--data", str(data), "-o", str(run.run_dir), "--no-progress",
+                *[part for key, value in run.settings.items() for part in ("--set", f"{key}={json.dumps(value)}")]]
+    else:
+        args = ["train", run.candidate.architecture, "-o", str(run.run_dir), "--resume", "--no-progress"]
+    with open(log, "a") as output:
+        process = subprocess.Popen([sys.executable, "-m", "ganzoo", *args], stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise GanzooError(f"{run.run_dir.name} stopped with exit code {code}; see {log}, then run the same "
+                          "compare again to resume it")
+    peaks = _peaks(run)
+    peaks.append(usage.ru_maxrss * 1024)  # one entry per process that trained the run
+    atomic_write_text(run.run_dir / PEAKS, json.dumps(peaks) + "\n")
+    return {"peak_memory_bytes": max(peaks)}
+
+
+def _peaks(run: PlannedRun) -> list[int]:
+    path = run.run_dir / PEAKS
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def collect(run: PlannedRun, metrics: list[str], extra: dict[str, Any]) -> dict[str, Any]:
+    """One run's figures from its log: the metrics at the budget and along the way, speed, time."""
+    from ganzoo.engine.checkpoint import latest_checkpoint, load_checkpoint_state
+
+    records = read_jsonl(run.run_dir / "log.jsonl")
+    speeds = [r["images_per_s"] for r in records if "images_per_s" in r]
+    state = load_checkpoint_state(latest_checkpoint(run.run_dir))
+    summary = state.get("summary") or {}
+    per_step = summary.get("batch_size", 1) * summary.get("d_steps", 1)
+    curves = {m: [[r["step"] * per_step, r[f"eval_{m}"]] for r in records if f"eval_{m}" in r] for m in metrics}
+    record = json.loads((run.run_dir / "run.json").read_text())
+    return {"candidate": run.candidate.text, "seed": run.seed, "run": str(run.run_dir),
+            "final": {m: curve[-1][1] for m, curve in curves.items() if curve}, "curves": curves,
+            "images_per_s": statistics.mean(speeds) if speeds else None,
+            "train_seconds": summary.get("train_seconds"), "images_seen": summary.get("images_seen"),
+            "image": "x".join(map(str, _image_shape(run))),
+            "parameters": extra.get("parameters"), "peak_memory_bytes": extra.get("peak_memory_bytes"),
+            "train_config": record["train_config"], "model_config": record["model_config"]}
+
+
+def _image_shape(run: PlannedRun) -> list[int]:
+    """The shape of the images the run's generator makes (from its checkpoint's config)."""
+    from ganzoo.export import load_from_run
+
+    _, config = load_from_run(run.run_dir, use_ema=False)
+    return list(config["image_shape"])
+
+
+def parameters(run: PlannedRun) -> dict[str, int]:
+    from safetensors import safe_open
+
+    from ganzoo.engine.checkpoint import latest_checkpoint
+
+    counts = {"generator": 0, "discriminator": 0}
+    with safe_open(str(latest_checkpoint(run.run_dir) / "model.safetensors"), "pt") as weights:
+        for key in weights.keys():
+            for part, prefix in (("generator", "recipe.generators."), ("discriminator", "recipe.discriminators.")):
+                if key.startswith(prefix) and "running_" not in key and "num_batches" not in key:
+                    shape = weights.get_slice(key).get_shape()
+                    counts[part] += math.prod(shape)
+    return counts
+
+
+def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, budget: str, metrics: list[str],
+            seeds: int = 1, eval_n: int = 1000, common: dict[str, Any] | None = None, say=print) -> dict[str, Any]:
+    """Run (or resume) the comparison in ``out_dir``; returns the report also written there as
+    compare.json, with compare.md (the table) and compare.png (the curves)."""
+    from ganzoo.metrics.evaluate import build_metric, lower_is_better
+
+    out_dir = Path(out_dir)
+    if not metrics:
+        raise GanzooError("give at least one metric with -m (see `ganzoo list`)")
+    for name in metrics:
+        build_metric(name)  # an unknown name is a one-line error now
+    images = parse_budget(budget)
+    parsed = [parse_candidate(c) for c in candidates]
+    runs = plan(parsed, data, out_dir, budget=images, metrics=metrics, seeds=seeds, eval_n=eval_n,
+                common=dict(common or {}))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for index, run in enumerate(runs, 1):
+        state = run_state(run)
+        if state == "finished":
+            say(f"[{index}/{len(runs)}] {run.run_dir.name}: finished earlier, kept")
+            continue
+        say(f"[{index}/{len(runs)}] {run.run_dir.name}: {'resuming' if state == 'started' else 'training'} "
+            f"to {run.steps} steps")
+        train_run(run, data, out_dir / f"{run.run_dir.name}.log")
+    rows = [collect(run, metrics, {"peak_memory_bytes": max(_peaks(run), default=None),
+                                   "parameters": parameters(run)}) for run in runs]
+    report = {"data": str(data), "budget_images": images, "metrics": metrics, "seeds": seeds, "eval_n": eval_n,
+              "evaluations": EVALUATIONS, "lower_is_better": {m: lower_is_better(m) for m in metrics},
+              "candidates": summarise(rows, [c.text for c in parsed], metrics), "runs": rows}
+    atomic_write_text(out_dir / REPORT, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out_dir / TABLE, markdown(report))
+    chart(report, out_dir / CHART)
+    return report
+
+
+def summarise(rows: list[dict[str, Any]], candidates: list[str], metrics: list[str]) -> list[dict[str, Any]]:
+    """Per candidate: mean and std over seeds of each metric at the budget, and of the costs."""
+    def spread(values: list[float]) -> dict[str, float | None]:
+        values = [v for v in values if v is not None]
+        if not values:
+            return {"mean": None, "std": None}
+        return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+    out = []
+    for text in candidates:
+        mine = [r for r in rows if r["candidate"] == text]
+        out.append({"candidate": text, "seeds": len(mine),
+                    **{m: spread([r["final"].get(m) for r in mine]) for m in metrics},
+                    "images_per_s": spread([r["images_per_s"] for r in mine]),
+                    "train_seconds": spread([r["train_seconds"] for r in mine]),
+                    "parameters": mine[0]["parameters"] if mine else None,
+                    "image": mine[0]["image"] if mine else None,
+                    "peak_memory_bytes": max((r["peak_memory_bytes"] or 0 for r in mine), default=0) or None})
+    return out
+
+
+def markdown(report: dict[str, Any]) -> str:
+    metrics = report["metrics"]
+    arrows = {m: "lower is better" if report["lower_is_better"][m] else "higher is better" for m in metrics}
+    lines = [f"Data `{report['data']}`; budget {report['budget_images']:,} images shown to the discriminator per "
+             f"run; {report['seeds']} seed(s) per candidate (0..{report['seeds'] - 1}); metrics "
+             + ", ".join(f"{m} ({arrows[m]})" for m in metrics)
+             + f" logged during training on {report['eval_n']:,} images, {report['evaluations']} times and at step 0; "
+             "each candidate otherwise with its own paper settings. Mean ± std over seeds.", "",
+             "| candidate | image | " + " | ".join(metrics) + " | images/s | train s | parameters G / D | peak memory |",
+             "|---|---|" + "---|" * (len(metrics) + 4)]
+
+    def cell(stats: dict[str, Any], digits: int = 4) -> str:
+        if stats["mean"] is None:
+            return "-"
+        return f"{_number(stats['mean'], digits)} ± {_number(stats['std'], 2)}"
+
+    for row in report["candidates"]:
+        params = row["parameters"] or {}
+        memory = f"{row['peak_memory_bytes'] / 2**20:,.0f} MiB" if row["peak_memory_bytes"] else "-"
+        lines.append(f"| `{row['candidate']}` | {row['image']} | " + " | ".join(cell(row[m]) for m in metrics)
+                     + f" | {cell(row['images_per_s'], 3)} | {cell(row['train_seconds'], 3)} | "
+                     f"{params.get('generator', 0):,} / {params.get('discriminator', 0):,} | {memory} |")
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits, without exponents."""
+    rounded = float(f"{value:.{digits}g}")
+    return f"{rounded:,.0f}" if abs(rounded) >= 10 ** (digits - 1) else f"{rounded:g}"
+
+
+def chart(report: dict[str, Any], path: Path) -> None:
+    """Each metric against images seen, one line per candidate (the mean over seeds), and the
+    metric at the budget against training seconds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = report["metrics"]
+    figure, axes = plt.subplots(len(metrics), 2, figsize=(11, 4 * len(metrics)), squeeze=False)
+    for row, metric in zip(axes, metrics):
+        for candidate in report["candidates"]:
+            curves = [r["curves"][metric] for r in report["runs"] if r["candidate"] == candidate["candidate"]]
+            if not curves or not curves[0]:
+                continue
+            length = min(len(c) for c in curves)
+            xs = [curves[0][i][0] for i in range(length)]
+            ys = [statistics.mean(c[i][1] for c in curves) for i in range(length)]
+            row[0].plot(xs, ys, marker="o", label=candidate["candidate"])
+            if candidate[metric]["mean"] is not None and candidate["train_seconds"]["mean"] is not None:
+                row[1].errorbar(candidate["train_seconds"]["mean"], candidate[metric]["mean"],
+                                yerr=candidate[metric]["std"], fmt="o", capsize=4, label=candidate["candidate"])
+        row[0].set(xlabel="images shown to D", ylabel=metric, title=f"{metric} during training")
+        row[1].set(xlabel="training seconds", ylabel=f"{metric} at the budget", title="quality against cost")
+        row[0].legend(fontsize=8)
+        row[1].legend(fontsize=8)
+    figure.tight_layout()
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as tmp:
+        figure.savefig(tmp.name, dpi=90)
+    os.replace(tmp.name, path)
+    plt.close(figure)

@@ -1,0 +1,104 @@
+"""``ganzoo compare``: two candidates, two seeds, killed midway and resumed; its table, JSON and
+chart; bad input refused before any training."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganzoo.compare import parse_budget, parse_candidate
+from ganzoo.errors import GanzooError
+
+TINY = ["--set", "g_hidden=16", "--set", "d_hidden=16", "--set", "latent_dim=8", "--set", "batch_size=50"]
+
+
+def compare_args(data: Path, out: Path) -> list[str]:
+    return ["compare", "mlp:bce", "mlp:hinge", "--data", str(data), "--budget", "400", "-m", "classifier-fd",
+            "--seeds", "2", "--eval-n", "100", *TINY, "-o", str(out)]
+
+
+def test_candidates_and_budgets_parse():
+    candidate = parse_candidate("dcgan:hinge,spectral_norm=true,lr_d=4e-4")
+    assert (candidate.architecture, candidate.loss) == ("dcgan", "hinge")
+    assert candidate.settings == {"spectral_norm": True, "lr_d": 4e-4}
+    assert parse_candidate("mlp").loss is None
+    assert [parse_budget(b) for b in ("150000", "150k", "1.5M")] == [150_000, 150_000, 1_500_000]
+    for bad in ("0", "-5", "ten", "3h"):
+        with pytest.raises(GanzooError, match="--budget"):
+            parse_budget(bad)
+
+
+def test_a_killed_compare_resumes_without_rerunning_what_finished(write_mnist_subset, tmp_path, run_ganzoo):
+    data = write_mnist_subset(tmp_path / "mnist", 256)
+    out = tmp_path / "compare"
+    first_done = out / "mlp-bce-seed0" / "checkpoints" / "step_00000008"
+    first_recorded = out / "mlp-bce-seed0" / "peak_memory.json"  # written once its process has exited
+    process = subprocess.Popen([sys.executable, "-m", "ganzoo", *compare_args(data, out)], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not first_recorded.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert first_done.is_dir() and first_recorded.is_file(), "the first run never finished"
+    os.killpg(process.pid, signal.SIGKILL)  # the compare and the `ganzoo train` it runs
+    process.wait()
+    assert not (out / "compare.json").exists()
+    kept = first_done.stat().st_mtime_ns
+
+    result = run_ganzoo(compare_args(data, out))
+    assert result.returncode == 0, result.stderr
+    assert "[1/4] mlp-bce-seed0: finished earlier, kept" in result.stderr
+    assert first_done.stat().st_mtime_ns == kept  # not trained again
+
+    report = json.loads((out / "compare.json").read_text())
+    assert report["budget_images"] == 400 and report["metrics"] == ["classifier-fd"] and report["seeds"] == 2
+    assert report["eval_n"] == 100 and report["lower_is_better"] == {"classifier-fd": True}
+    assert [r["candidate"] for r in report["runs"]] == ["mlp:bce", "mlp:bce", "mlp:hinge", "mlp:hinge"]
+    for run in report["runs"]:
+        assert run["images_seen"] == 400 and run["train_config"]["steps"] == 8
+        assert run["train_config"]["loss"] == run["candidate"].split(":")[1]
+        assert run["curves"]["classifier-fd"][0][0] == 0 and run["curves"]["classifier-fd"][-1][0] == 400
+        assert run["peak_memory_bytes"] > 0 and run["parameters"]["generator"] > 0
+    for row in report["candidates"]:
+        finals = [r["final"]["classifier-fd"] for r in report["runs"] if r["candidate"] == row["candidate"]]
+        assert row["classifier-fd"]["mean"] == pytest.approx(statistics.mean(finals))
+        assert row["classifier-fd"]["std"] == pytest.approx(statistics.stdev(finals))
+    table = (out / "compare.md").read_text()
+    assert table in result.stdout
+    assert "| `mlp:bce` | 1x28x28 |" in table and "| `mlp:hinge` | 1x28x28 |" in table
+    assert "400 images shown to the discriminator" in table and "Mean ± std over seeds" in table
+    assert (out / "compare.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("args, says", [
+    (["mlp:bce", "nosuch:bce"], "unknown architecture 'nosuch'"),
+    (["mlp:bce", "mlp:nosuchloss"], "nosuchloss"),
+    (["mlp:bce", "mlp,nosuch_key=1"], "unknown setting 'nosuch_key'"),
+])
+def test_bad_candidates_are_refused_before_training(write_mnist_subset, tmp_path, run_ganzoo, one_line_error,
+                                                    args, says):
+    data = write_mnist_subset(tmp_path / "mnist", 64)
+    result = run_ganzoo(["compare", *args, "--data", str(data), "--budget", "100", "-m", "classifier-fd",
+                         "-o", str(tmp_path / "out")])
+    assert says in one_line_error(result)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--budget", "0", "-m", "classifier-fd"], "--budget"),
+    (["--budget", "100", "-m", "tstr"], "class-conditional"),
+    (["--budget", "100", "-m", "nosuchmetric"], "nosuchmetric"),
+])
+def test_bad_budgets_and_metrics_are_refused_before_training(write_mnist_subset, tmp_path, run_ganzoo,
+                                                             one_line_error, extra, says):
+    data = write_mnist_subset(tmp_path / "mnist", 64)
+    result = run_ganzoo(["compare", "mlp:bce", "--data", str(data), *extra, "-o", str(tmp_path / "out")])
+    assert says in one_line_error(result)
+    assert not (tmp_path / "out").exists()
