@@ -27,10 +27,10 @@ def register_metrics(register: Callable[..., None]) -> None:
 @hookimpl
 def register_pretrained(register: Callable[..., None]) -> None:
     register("srgan-x4", PRETRAINED / "srgan-x4", architecture="srgan",
-             description="x4 super-resolution (SRResNet/SRGAN) trained briefly on BSDS200: "
+             description="x4 super-resolution, the perceptual variant (SRGAN phase 2 from srresnet-x4) on BSDS200: "
                          "ganzoo sample srgan-x4 --input IMG -o OUT",
-             repo_id="ganzoo/srgan-x4", sha256="012809c2b58f4ce582fb7d11bc65dca17f381bdb8404f5238a804a35806774d7")
+             repo_id="ganzoo/srgan-x4", sha256="38eb1c1fb71e14f19e25133f9ebef901575ad7af71a4056bfe6c7e163681a6ed")
     register("srresnet-x4", PRETRAINED / "srresnet-x4", architecture="srgan",
              description="x4 super-resolution, PSNR-oriented (SRResNet, phase 1) on BSDS200: "
                          "ganzoo sample srresnet-x4 --input IMG -o OUT",
-             repo_id="ganzoo/srresnet-x4", sha256="302941062bbb4918ef939cf6d882fe5599c72fabec3b9313487b5dba7c9559c8")
+             repo_id="ganzoo/srresnet-x4", sha256="5d101a457c88b2633655922f028c40d4a2162b9c8ebfd8849d170210babffb68")
