@@ -37,11 +37,15 @@ def square(image: Image.Image, size: int) -> Image.Image:
     return image if side == size else image.resize((size, size), Image.Resampling.LANCZOS)
 
 
-def decode_square(path: str | Path, size: int) -> tuple[np.ndarray, bool]:
-    """One file as an H x W x 3 uint8 array, and whether the file itself is greyscale. Raises one
-    of ``IMAGE_READ_ERRORS`` for an unreadable file."""
+CROP = "centre-square, lanczos"
+"""The crop policy of ``square``, part of the decoded cache's keys."""
+
+
+def decode_square(path: str | Path, size: int, mode: str = "RGB") -> tuple[np.ndarray, bool]:
+    """One file as an H x W x 3 (``mode`` "RGB") or H x W ("L") uint8 array, and whether the file
+    itself is greyscale. Raises one of ``IMAGE_READ_ERRORS`` for an unreadable file."""
     image = open_image(path)
-    return np.asarray(square(image.convert("RGB"), size)), image.mode == "L"
+    return np.asarray(square(image.convert(mode), size)), image.mode == "L"
 
 
 @dataclass

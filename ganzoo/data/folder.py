@@ -21,8 +21,6 @@ from ganzoo.errors import DataError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 DEFAULT_SIZE = 64
-CROP = "centre-square, lanczos"
-"""The crop policy, part of the decoded cache's key."""
 
 
 class SkippedImagesWarning(UserWarning):
@@ -134,7 +132,7 @@ def _decoded(root: Path, entries: list[tuple[str, os.stat_result]], size: int,
     """The folder's pixels (N x size x size x C uint8) and their record: from the decoded cache,
     decoded into it, or (``cache=False``) decoded into memory."""
     from ganzoo.data.cache import DecodedCache, cache_key
-    from ganzoo.data.decode import decode_into, shared_array
+    from ganzoo.data.decode import CROP, decode_into, shared_array
 
     files = [os.path.join(root, name) for name, _ in entries]
     shape = (len(files), size, size, 3)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ganzoo.data.dataset import HF_PREFIX, ImageDataset
-from ganzoo.data.decode import square
+from ganzoo.data.decode import CROP, square
 from ganzoo.data.options import DataOptions
 from ganzoo.errors import DataError
 
@@ -133,7 +133,7 @@ def read_table(table: Any, name: str, split: str, image_size: int | None, option
     images = torch.from_numpy(pixels).permute(0, 3, 1, 2)
     return ImageDataset(images=images[:, :1] if grey else images, labels=labels,
                         num_classes=None if class_names is None else len(class_names), name=name,
-                        path=hf_id and f"{HF_PREFIX}{hf_id}:{split}" or path, card=card, class_names=class_names)
+                        path=f"{HF_PREFIX}{hf_id}:{split}" if hf_id else path, card=card, class_names=class_names)
 
 
 def _pixels(table: Any, column: str, size: int, options: DataOptions) -> tuple[np.ndarray, bool]:
@@ -158,7 +158,7 @@ def _pixels(table: Any, column: str, size: int, options: DataOptions) -> tuple[n
     if not options.cache or not fingerprint:
         out = np.empty(shape, np.uint8)
         return out, fill(out)["grey"]
-    payload = {"format": FORMAT, "fingerprint": fingerprint, "column": column, "size": size, "crop": "centre-square"}
+    payload = {"format": FORMAT, "fingerprint": fingerprint, "column": column, "size": size, "crop": CROP}
     key = "hf-" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     cache = DecodedCache(options.cache_dir)
     pixels, record = cache.open(key) or cache.build(key, shape, fill)

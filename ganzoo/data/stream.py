@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.data.dataset import ImageDataset, ShuffledBatches
-from ganzoo.data.decode import default_workers, square
+from ganzoo.data.decode import decode_square, default_workers
 from ganzoo.errors import DataError
 from ganzoo.images import IMAGE_READ_ERRORS, open_image
 from ganzoo.pixels import to_signed
@@ -41,7 +41,7 @@ class FileImages(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[int, Tensor]:
         path = self.files[index]
         try:
-            pixels = np.asarray(square(open_image(path).convert(self.mode), self.size))
+            pixels, _ = decode_square(path, self.size, self.mode)
         except IMAGE_READ_ERRORS as exc:
             raise DataError(f"cannot read {path} while streaming ({exc}); remove or replace the file") from None
         pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
