@@ -163,7 +163,8 @@ def bench(architectures: tuple[str, ...], device: str, batch_sizes: str | None, 
 @click.argument("candidates", nargs=-1, required=True)
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="The data every candidate trains on.")
 @click.option("--budget", required=True,
-              help="Images shown to the discriminator per run, the same for every candidate: 150000, 150k, 1.5M.")
+              help="The same for every run: images shown to the discriminator (150000, 150k, 1.5M) or "
+                   "minutes of training on this machine (90s, 30min, 1.5h).")
 @click.option("-m", "--metrics", required=True, help="Comma-separated metrics logged during training (e.g. swd).")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="Runs per candidate (seeds 0..K-1).")
 @click.option("--eval-n", type=click.IntRange(min=2), default=1000, show_default=True,

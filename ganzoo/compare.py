@@ -1,5 +1,5 @@
 """``ganzoo compare``: candidates (architecture, loss, settings) trained on the same data, to the
-same budget of images shown to the discriminator, with the same metrics logged during training
+same budget (images shown to the discriminator, or minutes of training), with the same metrics logged during training
 at the same points, over the same seeds; then a table, a JSON report and a chart.
 
 Each candidate and seed is an ordinary run directory under the output directory, trained by
@@ -58,15 +58,43 @@ def parse_candidate(text: str) -> Candidate:
     return Candidate(text, architecture, loss or None, settings)
 
 
-def parse_budget(text: str) -> int:
-    """Images shown to D: ``150000``, ``150k`` or ``1.5M``."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmM]?)\s*", text)
+@dataclass(frozen=True)
+class Budget:
+    """What every run gets: ``images`` shown to the discriminator, or ``seconds`` of training
+    (samples, evaluations and checkpoints not counted) on this machine."""
+
+    images: int | None = None
+    seconds: float | None = None
+
+    def describe(self) -> str:
+        if self.images is not None:
+            return f"{self.images:,} images shown to the discriminator per run"
+        minutes = self.seconds / 60
+        return (f"{_number(minutes, 3)} minutes of training per run (samples, evaluations and checkpoints not "
+                "counted), so the images each run saw follow from its speed on this machine")
+
+
+TIME_UNITS = {"s": 1, "min": 60, "h": 3600}
+IMAGE_UNITS = {"": 1, "k": 1e3, "m": 1e6}
+TIME_STEPS = 2**31 - 1
+"""The step cap of a run with a time budget: its time limit ends it."""
+
+
+def parse_budget(text: str) -> Budget:
+    """Images shown to D (``150000``, ``150k``, ``1.5M``) or training time (``90s``, ``30min``, ``1.5h``)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(k|m|s|min|h)?\s*", text, flags=re.IGNORECASE)
     if not match:
-        raise GanzooError(f"--budget {text!r}: give the images shown to the discriminator, e.g. 150000, 150k or 1.5M")
-    images = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6}[match.group(2).lower()]
+        raise GanzooError(f"--budget {text!r}: give the images shown to the discriminator (150000, 150k, 1.5M) "
+                          "or the training time of each run (90s, 30min, 1.5h)")
+    value, unit = float(match.group(1)), (match.group(2) or "").lower()
+    if unit in TIME_UNITS:
+        if value <= 0:
+            raise GanzooError(f"--budget {text!r} is no time; give more than 0")
+        return Budget(seconds=value * TIME_UNITS[unit])
+    images = value * IMAGE_UNITS[unit]
     if images < 1:
         raise GanzooError(f"--budget {text!r} is no images; give at least one batch")
-    return int(images)
+    return Budget(images=int(images))
 
 
 @dataclass
@@ -78,7 +106,7 @@ class PlannedRun:
     steps: int
 
 
-def plan(candidates: list[Candidate], data: str | Path, out_dir: Path, *, budget: int, metrics: list[str],
+def plan(candidates: list[Candidate], data: str | Path, out_dir: Path, *, budget: Budget, metrics: list[str],
          seeds: int, eval_n: int, common: dict[str, Any]) -> list[PlannedRun]:
     """Every run of the comparison, checked before any of them trains: names, settings, the
     metrics against each candidate and the data (a Trainer is built for each and thrown away)."""
@@ -97,11 +125,18 @@ def plan(candidates: list[Candidate], data: str | Path, out_dir: Path, *, budget
         if candidate.loss:
             settings["loss"] = candidate.loss
         _, train = resolve_settings(arch, settings)
-        per_step = train.batch_size * train.d_steps
-        steps = max(1, math.ceil(budget / per_step))
-        every = max(1, steps // EVALUATIONS)
-        settings.update({"steps": steps, "eval_metrics": ",".join(metrics), "eval_every": every, "eval_n": eval_n,
-                         "checkpoint_every": every, "sample_every": steps})
+        if budget.images is not None:
+            steps = max(1, math.ceil(budget.images / (train.batch_size * train.d_steps)))
+            every = math.ceil(steps / EVALUATIONS)
+            settings.update({"steps": steps, "eval_every": every, "checkpoint_every": every})
+        else:
+            if train.lr_decay_steps:
+                raise GanzooError(f"candidate {candidate.text!r}: lr_decay_steps counts steps, which a time budget "
+                                  "does not fix; give an image budget or set lr_decay_steps=0")
+            steps = TIME_STEPS  # the time limit ends the run, evaluated EVALUATIONS times on the way
+            settings.update({"steps": steps, "time_limit": budget.seconds, "eval_every": steps,
+                             "eval_every_seconds": budget.seconds / EVALUATIONS, "checkpoint_every": steps})
+        settings.update({"eval_metrics": ",".join(metrics), "eval_n": eval_n, "sample_every": steps})
         with tempfile.TemporaryDirectory(prefix="ganzoo-compare-check-") as scratch:
             trainer = start_run(candidate.architecture, data, Path(scratch) / "run", progress=False,
                                 settings={**settings, "steps": 1})
@@ -115,12 +150,11 @@ def plan(candidates: list[Candidate], data: str | Path, out_dir: Path, *, budget
 
 def run_state(run: PlannedRun) -> str:
     """"finished", "started" (a checkpoint to resume from, or none yet) or "new"."""
-    from ganzoo.engine.checkpoint import checkpoint_step, latest_checkpoint
+    from ganzoo.engine.checkpoint import reached_end
 
     if not (run.run_dir / "run.json").is_file():
         return "new"
-    latest = latest_checkpoint(run.run_dir)
-    return "finished" if latest is not None and checkpoint_step(latest) >= run.steps else "started"
+    return "finished" if reached_end(run.run_dir, run.settings) else "started"
 
 
 def train_run(run: PlannedRun, data: str | Path, log: Path) -> dict[str, Any]:
@@ -203,9 +237,9 @@ def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, bud
         raise GanzooError("give at least one metric with -m (see `ganzoo list`)")
     for name in metrics:
         build_metric(name)  # an unknown name is a one-line error now
-    images = parse_budget(budget)
+    limit = parse_budget(budget)
     parsed = [parse_candidate(c) for c in candidates]
-    runs = plan(parsed, data, out_dir, budget=images, metrics=metrics, seeds=seeds, eval_n=eval_n,
+    runs = plan(parsed, data, out_dir, budget=limit, metrics=metrics, seeds=seeds, eval_n=eval_n,
                 common=dict(common or {}))
     out_dir.mkdir(parents=True, exist_ok=True)
     for index, run in enumerate(runs, 1):
@@ -213,12 +247,13 @@ def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, bud
         if state == "finished":
             say(f"[{index}/{len(runs)}] {run.run_dir.name}: finished earlier, kept")
             continue
-        say(f"[{index}/{len(runs)}] {run.run_dir.name}: {'resuming' if state == 'started' else 'training'} "
-            f"to {run.steps} steps")
+        goal = f"{run.steps} steps" if limit.images is not None else f"{_number(limit.seconds, 3)} s of training"
+        say(f"[{index}/{len(runs)}] {run.run_dir.name}: {'resuming' if state == 'started' else 'training'} to {goal}")
         train_run(run, data, out_dir / f"{run.run_dir.name}.log")
     rows = [collect(run, metrics, {"peak_memory_bytes": max(_peaks(run), default=None),
                                    "parameters": parameters(run)}) for run in runs]
-    report = {"data": str(data), "budget_images": images, "metrics": metrics, "seeds": seeds, "eval_n": eval_n,
+    report = {"data": str(data), "budget_images": limit.images, "budget_seconds": limit.seconds,
+              "budget": limit.describe(), "metrics": metrics, "seeds": seeds, "eval_n": eval_n,
               "evaluations": EVALUATIONS, "lower_is_better": {m: lower_is_better(m) for m in metrics},
               "candidates": summarise(rows, [c.text for c in parsed], metrics), "runs": rows}
     atomic_write_text(out_dir / REPORT, json.dumps(report, indent=2) + "\n")
@@ -240,6 +275,7 @@ def summarise(rows: list[dict[str, Any]], candidates: list[str], metrics: list[s
         mine = [r for r in rows if r["candidate"] == text]
         out.append({"candidate": text, "seeds": len(mine),
                     **{m: spread([r["final"].get(m) for r in mine]) for m in metrics},
+                    "images_seen": spread([r["images_seen"] for r in mine]),
                     "images_per_s": spread([r["images_per_s"] for r in mine]),
                     "train_seconds": spread([r["train_seconds"] for r in mine]),
                     "parameters": mine[0]["parameters"] if mine else None,
@@ -251,13 +287,14 @@ def summarise(rows: list[dict[str, Any]], candidates: list[str], metrics: list[s
 def markdown(report: dict[str, Any]) -> str:
     metrics = report["metrics"]
     arrows = {m: "lower is better" if report["lower_is_better"][m] else "higher is better" for m in metrics}
-    lines = [f"Data `{report['data']}`; budget {report['budget_images']:,} images shown to the discriminator per "
-             f"run; {report['seeds']} seed(s) per candidate (0..{report['seeds'] - 1}); metrics "
+    lines = [f"Data `{report['data']}`; budget {report['budget']}; "
+             f"{report['seeds']} seed(s) per candidate (0..{report['seeds'] - 1}); metrics "
              + ", ".join(f"{m} ({arrows[m]})" for m in metrics)
              + f" logged during training on {report['eval_n']:,} images, {report['evaluations']} times and at step 0; "
              "each candidate otherwise with its own paper settings. Mean ± std over seeds.", "",
-             "| candidate | image | " + " | ".join(metrics) + " | images/s | train s | parameters G / D | peak memory |",
-             "|---|---|" + "---|" * (len(metrics) + 4)]
+             "| candidate | image | " + " | ".join(metrics)
+             + " | images seen | images/s | train s | parameters G / D | peak memory |",
+             "|---|---|" + "---|" * (len(metrics) + 5)]
 
     def cell(stats: dict[str, Any], digits: int = 4) -> str:
         if stats["mean"] is None:
@@ -268,7 +305,7 @@ def markdown(report: dict[str, Any]) -> str:
         params = row["parameters"] or {}
         memory = f"{row['peak_memory_bytes'] / 2**20:,.0f} MiB" if row["peak_memory_bytes"] else "-"
         lines.append(f"| `{row['candidate']}` | {row['image']} | " + " | ".join(cell(row[m]) for m in metrics)
-                     + f" | {cell(row['images_per_s'], 3)} | {cell(row['train_seconds'], 3)} | "
+                     + f" | {cell(row['images_seen'], 3)} | {cell(row['images_per_s'], 3)} | {cell(row['train_seconds'], 3)} | "
                      f"{params.get('generator', 0):,} / {params.get('discriminator', 0):,} | {memory} |")
     return "\n".join(lines) + "\n"
 

@@ -30,8 +30,10 @@ def test_candidates_and_budgets_parse():
     assert (candidate.architecture, candidate.loss) == ("dcgan", "hinge")
     assert candidate.settings == {"spectral_norm": True, "lr_d": 4e-4}
     assert parse_candidate("mlp").loss is None
-    assert [parse_budget(b) for b in ("150000", "150k", "1.5M")] == [150_000, 150_000, 1_500_000]
-    for bad in ("0", "-5", "ten", "3h"):
+    assert [parse_budget(b).images for b in ("150000", "150k", "1.5M")] == [150_000, 150_000, 1_500_000]
+    assert [parse_budget(b).seconds for b in ("90s", "30min", "1.5h", "2 MIN")] == [90, 1800, 5400, 120]
+    assert parse_budget("30min").images is None and parse_budget("150k").seconds is None
+    for bad in ("0", "-5", "ten", "3d", "0min", "1.5mins"):
         with pytest.raises(GanzooError, match="--budget"):
             parse_budget(bad)
 
@@ -77,11 +79,34 @@ def test_a_killed_compare_resumes_without_rerunning_what_finished(write_mnist_su
     assert (out / "compare.png").stat().st_size > 0
 
 
+def test_a_time_budget_ends_each_run_by_its_training_seconds(write_mnist_subset, tmp_path):
+    from ganzoo.engine.runs import describe_run
+
+    data = write_mnist_subset(tmp_path / "mnist", 256)
+    common = {"g_hidden": 16, "d_hidden": 16, "latent_dim": 8, "batch_size": 32, "log_every": 10}
+    options = dict(budget="2s", metrics=["classifier-fd"], eval_n=100, common=common, say=lambda text: None)
+    report = compare(["mlp:bce"], data, tmp_path / "out", **options)
+    assert report["budget_seconds"] == 2 and report["budget_images"] is None
+    (run,) = report["runs"]
+    assert 2 <= run["train_seconds"] < 4  # stopped at the first logging window past 2 s
+    assert run["train_config"]["time_limit"] == 2 and run["train_config"]["eval_every_seconds"] == 0.4
+    steps = [images // 32 for images, _ in run["curves"]["classifier-fd"]]
+    assert steps[0] == 0 and steps[-1] == run["images_seen"] // 32 and len(steps) >= 4  # evaluated on the way
+    assert all(step % 10 == 0 for step in steps[1:-1])  # at logging windows
+    assert describe_run(Path(run["run"]))["state"] == "finished"
+    assert "minutes of training per run" in (tmp_path / "out" / "compare.md").read_text()
+
+    said = []
+    compare(["mlp:bce"], data, tmp_path / "out", **{**options, "say": said.append})
+    assert said == ["[1/1] mlp-bce-seed0: finished earlier, kept"]
+
+
 @pytest.mark.parametrize("candidates, extra, says", [
     (["mlp:bce", "nosuch:bce"], {}, "unknown architecture 'nosuch'"),
     (["mlp:bce", "mlp:nosuchloss"], {}, "nosuchloss"),
     (["mlp:bce", "mlp,nosuch_key=1"], {}, "unknown setting 'nosuch_key'"),
     (["mlp:bce"], {"budget": "0"}, "--budget"),
+    (["mlp:bce,lr_decay_steps=10"], {"budget": "1min"}, "lr_decay_steps"),
     (["mlp:bce"], {"metrics": ["tstr"]}, "class-conditional"),
     (["mlp:bce"], {"metrics": ["nosuchmetric"]}, "nosuchmetric"),
 ])

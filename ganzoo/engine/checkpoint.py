@@ -53,6 +53,17 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return found[-1][1] if found else None
 
 
+def reached_end(run_dir: Path, train_config: Mapping[str, Any]) -> bool:
+    """Whether the run trained to its end: its ``steps``, or its ``time_limit`` in training seconds."""
+    latest = latest_checkpoint(run_dir)
+    if latest is None:
+        return False
+    if checkpoint_step(latest) >= train_config.get("steps", math.inf):
+        return True
+    limit = train_config.get("time_limit", 0)
+    return bool(limit) and load_checkpoint_state(latest)["train_seconds"] >= limit
+
+
 def best_step(records: Iterable[Mapping[str, Any]], metric: str, *, lower_is_better: bool,
               steps: Collection[int] | None = None) -> tuple[int, float] | None:
     """The step and value of the best finite ``eval_<metric>`` among logged ``records``

@@ -21,6 +21,9 @@ OPTIMIZER_IMPLS = ("auto", "fused", "foreach", "loop")
 class TrainConfig:
     steps: int = 5000
     """Generator steps to train for (each preceded by ``d_steps`` discriminator steps)."""
+    time_limit: float = 0.0
+    """Also stop once this many seconds of training have passed (samples, evaluations and
+    checkpoints not counted; checked at each ``log_every`` window); 0: train to ``steps``."""
     batch_size: int = 64
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -100,6 +103,9 @@ class TrainConfig:
     """Comma-separated metrics (e.g. "swd,ms-ssim") to run every ``eval_every`` steps and at
     step 0, logged to log.jsonl as ``eval_<metric>``; empty turns it off."""
     eval_every: int = 1000
+    eval_every_seconds: float = 0.0
+    """Also evaluate, and checkpoint, each time another this many seconds of training have
+    passed (checked at each ``log_every`` window); 0: by ``eval_every`` only."""
     eval_n: int = 1000
     """Generated and training images per evaluation (fewer than the metrics' protocols: the
     figures track progress within a run, not comparisons with published ones)."""
@@ -138,6 +144,9 @@ class TrainConfig:
             (self.labels in LABELS, f"labels must be one of {', '.join(LABELS)}"),
             (self.data_workers >= 0, "data_workers must be >= 0 (0 chooses from the cores)"),
             (self.eval_every >= 1 and self.eval_n >= 2, "eval_every must be >= 1 and eval_n >= 2"),
+            (0 <= min(self.time_limit, self.eval_every_seconds) and
+             max(self.time_limit, self.eval_every_seconds) < math.inf,
+             "time_limit and eval_every_seconds must be finite and >= 0 (0 turns them off)"),
             (not self.keep_best or self.keep_best in self.eval_metric_names(),
              f"keep_best={self.keep_best} must be one of the eval_metrics (add --set "
              f"eval_metrics={self.keep_best})"),

@@ -46,7 +46,7 @@ def describe_run(run_dir: Path) -> dict[str, Any]:
     step = max([last.get("step", 0), *checkpoints], default=0)
     diverged = any(isinstance(v, float) and not math.isfinite(v) for r in losses[-3:] for v in r.values())
     pid = holder(run_dir)
-    state = ("running" if pid else "finished" if checkpoints and max(checkpoints) >= train.get("steps", math.inf)
+    state = ("running" if pid else "finished" if ckpt.reached_end(run_dir, train)
              else "diverged" if diverged else "stopped")
     return {"run": str(run_dir), "architecture": record.get("architecture"),
             "data": (record.get("data") or {}).get("dataset") or (record.get("data") or {}).get("path"),

@@ -275,7 +275,9 @@ class Trainer:
             if self.evaluation is not None and self.step == 0:
                 self.evaluate()  # the baseline, and any problem with the metrics, before training
                 window_start = time.perf_counter()
-            while self.step < cfg.steps:
+            out_of_time = 0 < cfg.time_limit <= self.train_seconds
+            while self.step < cfg.steps and not out_of_time:
+                timed_evaluation = False
                 losses = self.train_step()
                 for key, value in losses.items():
                     sums[key] = sums[key] + value if key in sums else value.clone()
@@ -285,7 +287,11 @@ class Trainer:
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     record = self._mean_losses(sums, counts)  # the one host sync per window
                     elapsed = time.perf_counter() - window_start
-                    self.train_seconds += elapsed
+                    trained_before = self.train_seconds
+                    self.train_seconds += self._agreed_seconds(elapsed)
+                    out_of_time = 0 < cfg.time_limit <= self.train_seconds
+                    every = cfg.eval_every_seconds
+                    timed_evaluation = every > 0 and self.train_seconds // every > trained_before // every
                     images = window_steps * cfg.batch_size * cfg.d_steps * self.world_size
                     record = {"step": self.step, **record, "images_per_s": images / elapsed}
                     self._log(record)
@@ -295,11 +301,12 @@ class Trainer:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k != "step"})
                     sums, counts, window_steps, window_start = {}, {}, 0, time.perf_counter()
                 paused = time.perf_counter()  # samples, evaluation and checkpoints are not billed as training
-                if self.is_main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                last = self.step == cfg.steps or out_of_time
+                if self.is_main and (self.step % cfg.sample_every == 0 or last):
                     self.write_samples()
-                if self.evaluation is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
+                if self.evaluation is not None and (self.step % cfg.eval_every == 0 or last or timed_evaluation):
                     self.evaluate()
-                saved = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+                saved = self.step % cfg.checkpoint_every == 0 or last or timed_evaluation
                 if saved:
                     self._refuse_divergence()
                     self.save()
@@ -328,6 +335,14 @@ class Trainer:
                 with contextlib.closing(RunLoggers(["tensorboard"], self.run_dir)) as loggers:
                     loggers.hparams({**self.config.to_dict()}, final)
         return summary
+
+    def _agreed_seconds(self, elapsed: float) -> float:
+        """A window's training seconds; under torchrun with a time limit, the ranks' mean, so
+        that every rank stops and evaluates at the same step."""
+        cfg = self.config
+        if self.dist is None or not (cfg.time_limit or cfg.eval_every_seconds):
+            return elapsed
+        return float(self.dist.average(torch.tensor([elapsed], device=self.device)))
 
     def _after_checkpoint(self) -> None:
         """The loss curve redrawn (with the evaluation panels) and the loggers flushed."""
