@@ -1,6 +1,6 @@
 """Shared fixtures: the data directory and small MNIST subsets written from it, one intra-op
-thread per test module, a fresh plugin zoo per test, the ``ganzoo`` command in a subprocess (and
-its one-line errors), and third-party plugins installed (or written) outside the repository."""
+thread per test module, a fresh plugin zoo per test, the ``ganzoo`` command in a subprocess or in
+this process (and its one-line errors), and third-party plugins installed (or written) outside the repository."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -188,6 +189,61 @@ def ganzoo(run_ganzoo: RunGanzoo, tmp_path: Path) -> Callable[..., "subprocess.C
     tests' own process)."""
     env = {"GANZOO_PLUGINS": None, "OMP_NUM_THREADS": "1"}
     return lambda *args, cwd=tmp_path: run_ganzoo(list(args), env=env, cwd=cwd)
+
+
+@dataclass
+class CommandResult:
+    """What a ``ganzoo`` command run in this process left: the fields of a CompletedProcess the
+    tests read."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def ganzoo_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., CommandResult]:
+    """``ganzoo_here(*args, cwd=tmp_path, env=None)``: the ``ganzoo`` command run in this process
+    by click's CliRunner: the same command group with the plugins' commands, the same error
+    handling, exit codes and ``warning:`` lines as ``python -m ganzoo``, without starting an
+    interpreter and importing torch (seconds per call). For commands that stop at bad input or
+    only read; training, signals and anything that needs its own process use ``ganzoo``. An
+    exception the CLI did not turn into an exit is raised here, failing the test."""
+    import copy
+    import warnings
+
+    from click.testing import CliRunner
+
+    from ganzoo import cli as cli_module
+    from ganzoo.plugins import add_plugin_commands
+
+    core = {name: command for name, command in cli_module.cli.commands.items()
+            if (command.callback is None or command.callback.__module__.startswith("ganzoo."))}
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        sys.stderr.write(cli_module._one_line_warning(message, category, filename, lineno))
+
+    def run(*args, cwd: Path = tmp_path, env: Mapping[str, str | None] | None = None) -> CommandResult:
+        group = copy.copy(cli_module.cli)
+        group.commands = dict(core)
+        with monkeypatch.context() as patch:
+            patch.chdir(cwd)
+            for key, value in (env or {}).items():
+                patch.delenv(key, raising=False) if value is None else patch.setenv(key, str(value))
+            get_zoo.cache_clear()
+            add_plugin_commands(get_zoo(), group)
+            with warnings.catch_warnings():
+                warnings.resetwarnings()  # as a fresh interpreter has them, not pytest's
+                for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                    warnings.simplefilter("ignore", quiet)
+                warnings.showwarning = show
+                result = CliRunner().invoke(group, [str(a) for a in args], prog_name="ganzoo",
+                                            catch_exceptions=False)
+            get_zoo.cache_clear()
+        return CommandResult([str(a) for a in args], result.exit_code, result.stdout, result.stderr)
+
+    return run
 
 
 def _one_line_error(result: "subprocess.CompletedProcess[str]") -> str:

@@ -1,5 +1,6 @@
-"""The command line through its real entry path (``python -m ganzoo``): help, listings, and
-one-line errors with exit code 2 for everything a user can get wrong."""
+"""The command line: help, listings, and one-line errors with exit code 2 for everything a user
+can get wrong. The top-level help, version, listings and one error go through the real entry path
+(``python -m ganzoo``); the rest run the same command group in this process (``ganzoo_here``)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ def test_top_level_help_lists_every_command(ganzoo, tmp_path):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_help_for_every_command(ganzoo, command, tmp_path):
-    result = ganzoo(command, "--help", cwd=tmp_path)
+def test_help_for_every_command(ganzoo_here, command, tmp_path):
+    result = ganzoo_here(command, "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"Usage: ganzoo {command}" in result.stdout
     assert result.stderr == ""
@@ -103,20 +104,20 @@ def test_info_unknown_name(ganzoo, one_line_error, tmp_path):
 # -- train: what users get wrong ------------------------------------------------------------------
 
 
-def test_train_unknown_architecture_suggests(ganzoo, one_line_error, mnist_dir, tmp_path):
-    line = one_line_error(ganzoo("train", "mpl", "--data", str(mnist_dir), "-o", "run", cwd=tmp_path))
+def test_train_unknown_architecture_suggests(ganzoo_here, one_line_error, mnist_dir, tmp_path):
+    line = one_line_error(ganzoo_here("train", "mpl", "--data", str(mnist_dir), "-o", "run", cwd=tmp_path))
     assert "unknown architecture 'mpl'" in line
     assert "did you mean 'mlp'" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_train_missing_data_directory(ganzoo, one_line_error, tmp_path):
-    line = one_line_error(ganzoo("train", "mlp", "--data", "no/such/dir", "-o", "run", cwd=tmp_path))
+def test_train_missing_data_directory(ganzoo_here, one_line_error, tmp_path):
+    line = one_line_error(ganzoo_here("train", "mlp", "--data", "no/such/dir", "-o", "run", cwd=tmp_path))
     assert "no/such/dir" in line and "does not exist" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_train_on_a_corrupt_idx_file(ganzoo, one_line_error, mnist_dir, tmp_path):
+def test_train_on_a_corrupt_idx_file(ganzoo_here, one_line_error, mnist_dir, tmp_path):
     data = tmp_path / "mnist"
     data.mkdir()
     for path in mnist_dir.glob("*.gz"):
@@ -124,81 +125,81 @@ def test_train_on_a_corrupt_idx_file(ganzoo, one_line_error, mnist_dir, tmp_path
     images = data / "train-images-idx3-ubyte.gz"
     images.chmod(0o644)
     images.write_bytes(images.read_bytes()[:100_000])
-    line = one_line_error(ganzoo("train", "mlp", "--data", str(data), "-o", "run", cwd=tmp_path))
+    line = one_line_error(ganzoo_here("train", "mlp", "--data", str(data), "-o", "run", cwd=tmp_path))
     assert "train-images-idx3-ubyte.gz" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_train_into_an_existing_run_needs_resume(ganzoo, one_line_error, mnist_dir, started_run, tmp_path):
+def test_train_into_an_existing_run_needs_resume(ganzoo_here, one_line_error, mnist_dir, started_run, tmp_path):
     before = (started_run / "run.json").read_bytes()
     files = sorted(p.name for p in started_run.iterdir())
     assert "run.json" in files
-    line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", str(started_run),
+    line = one_line_error(ganzoo_here("train", "mlp", "--data", str(mnist_dir), "-o", str(started_run),
                                  "--steps", "2", cwd=tmp_path))
     assert "--resume" in line
     assert (started_run / "run.json").read_bytes() == before
     assert sorted(p.name for p in started_run.iterdir()) == files
 
 
-def test_train_malformed_set(ganzoo, one_line_error, mnist_dir, tmp_path):
+def test_train_malformed_set(ganzoo_here, one_line_error, mnist_dir, tmp_path):
     # (unknown keys and their suggestions: test_engine.py::test_unknown_setting_suggests_a_name)
-    line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", "run", "--set", "g_hidden",
+    line = one_line_error(ganzoo_here("train", "mlp", "--data", str(mnist_dir), "-o", "run", "--set", "g_hidden",
                                  cwd=tmp_path))
     assert "--set takes key=value, got 'g_hidden'" in line
     assert not (tmp_path / "run").exists()
 
 
-def test_train_set_of_the_wrong_type(ganzoo, one_line_error, mnist_dir, tmp_path):
+def test_train_set_of_the_wrong_type(ganzoo_here, one_line_error, mnist_dir, tmp_path):
     # a value of the wrong type is a one-line error, not a traceback from nn.Linear
-    line = one_line_error(ganzoo("train", "mlp", "--data", str(mnist_dir), "-o", "run",
+    line = one_line_error(ganzoo_here("train", "mlp", "--data", str(mnist_dir), "-o", "run",
                                  "--set", "g_hidden=32.5", cwd=tmp_path))
     assert "g_hidden" in line
 
 
-def test_resume_refuses_new_settings(ganzoo, one_line_error, started_run, tmp_path):
-    line = one_line_error(ganzoo("train", "mlp", "-o", str(started_run), "--resume", "--seed", "3",
+def test_resume_refuses_new_settings(ganzoo_here, one_line_error, started_run, tmp_path):
+    line = one_line_error(ganzoo_here("train", "mlp", "-o", str(started_run), "--resume", "--seed", "3",
                                  "--set", "lr_g=1e-3", cwd=tmp_path))
     assert "settings are fixed" in line and "seed" in line and "lr_g" in line
 
 
-def test_resume_of_something_that_is_not_a_run(ganzoo, one_line_error, tmp_path):
+def test_resume_of_something_that_is_not_a_run(ganzoo_here, one_line_error, tmp_path):
     (tmp_path / "empty").mkdir()
-    line = one_line_error(ganzoo("train", "mlp", "-o", "empty", "--resume", cwd=tmp_path))
+    line = one_line_error(ganzoo_here("train", "mlp", "-o", "empty", "--resume", cwd=tmp_path))
     assert "not a training run" in line
 
 
 # -- sample and export ----------------------------------------------------------------------------
 
 
-def test_sample_needs_at_least_one_image(ganzoo, one_line_error, tmp_path):
-    line = one_line_error(ganzoo("sample", "mlp-mnist", "-n", "0", "-o", "out.png", cwd=tmp_path))
+def test_sample_needs_at_least_one_image(ganzoo_here, one_line_error, tmp_path):
+    line = one_line_error(ganzoo_here("sample", "mlp-mnist", "-n", "0", "-o", "out.png", cwd=tmp_path))
     assert "-n" in line
     assert not (tmp_path / "out.png").exists()
 
 
-def test_sample_unknown_model(ganzoo, one_line_error, tmp_path):
-    line = one_line_error(ganzoo("sample", "no-such-model", "-o", "out.png", cwd=tmp_path))
+def test_sample_unknown_model(ganzoo_here, one_line_error, tmp_path):
+    line = one_line_error(ganzoo_here("sample", "no-such-model", "-o", "out.png", cwd=tmp_path))
     assert "unknown pretrained model 'no-such-model'" in line
     assert not (tmp_path / "out.png").exists()
 
 
-def test_export_a_run(ganzoo, one_line_error, started_run, tmp_path):
+def test_export_a_run(ganzoo_here, one_line_error, started_run, tmp_path):
     from ganzoo.engine import resume_run
 
     resume_run(started_run, progress=False).fit()  # train the two steps
-    result = ganzoo("export", str(started_run), "-o", "pretrained", cwd=tmp_path)
+    result = ganzoo_here("export", str(started_run), "-o", "pretrained", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "pretrained" / "config.json").read_text())["architecture"] == "mlp"
 
     before = (tmp_path / "pretrained" / "model.safetensors").read_bytes()
-    again = ganzoo("export", str(started_run), "-o", "pretrained", cwd=tmp_path)
+    again = ganzoo_here("export", str(started_run), "-o", "pretrained", cwd=tmp_path)
     assert "--overwrite" in one_line_error(again)
     assert (tmp_path / "pretrained" / "model.safetensors").read_bytes() == before
     # (sampling an exported directory on the command line: test_artifacts.py)
 
 
-def test_export_of_something_that_is_not_a_run(ganzoo, one_line_error, tmp_path):
+def test_export_of_something_that_is_not_a_run(ganzoo_here, one_line_error, tmp_path):
     (tmp_path / "nothing").mkdir()
-    line = one_line_error(ganzoo("export", "nothing", "-o", "out", cwd=tmp_path))
+    line = one_line_error(ganzoo_here("export", "nothing", "-o", "out", cwd=tmp_path))
     assert "not a training run" in line
     assert not (tmp_path / "out").exists()

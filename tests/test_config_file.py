@@ -41,17 +41,17 @@ def test_yaml_files_and_overrides(ganzoo, tmp_path, mnist_dir):
     assert json.loads((tmp_path / "r" / "run.json").read_text())["train_config"]["lr_g"] == 0.001
 
 
-def test_bad_config_files_are_one_line(ganzoo, one_line_error, tmp_path, mnist_dir):
+def test_bad_config_files_are_one_line(ganzoo_here, one_line_error, tmp_path, mnist_dir):
     (tmp_path / "typo.yaml").write_text("architecture: mlp\ng_hiden: 8\n")
-    assert "unknown setting 'g_hiden' for MLPGAN; did you mean 'g_hidden'?" in one_line_error(ganzoo("train", "--config", "typo.yaml", "--print-config"))
+    assert "unknown setting 'g_hiden' for MLPGAN; did you mean 'g_hidden'?" in one_line_error(ganzoo_here("train", "--config", "typo.yaml", "--print-config"))
     (tmp_path / "broken.yaml").write_text("steps: [1,\n")
-    assert "is not valid YAML" in one_line_error(ganzoo("train", "--config", "broken.yaml", "-o", "x"))
+    assert "is not valid YAML" in one_line_error(ganzoo_here("train", "--config", "broken.yaml", "-o", "x"))
     (tmp_path / "list.json").write_text("[1, 2]")
-    assert "must hold a mapping" in one_line_error(ganzoo("train", "--config", "list.json", "-o", "x"))
+    assert "must hold a mapping" in one_line_error(ganzoo_here("train", "--config", "list.json", "-o", "x"))
     (tmp_path / "c.toml").write_text("")
-    assert "must be a .yaml, .yml or .json" in one_line_error(ganzoo("train", "--config", "c.toml", "-o", "x"))
+    assert "must be a .yaml, .yml or .json" in one_line_error(ganzoo_here("train", "--config", "c.toml", "-o", "x"))
     (tmp_path / "dcgan.yaml").write_text("architecture: dcgan\n")
     assert "is a config for 'dcgan', not 'mlp'" in one_line_error(
-        ganzoo("train", "mlp", "--config", "dcgan.yaml", "-o", "x"))
-    assert "give the ARCHITECTURE" in one_line_error(ganzoo("train", "-o", "x", "--data", mnist_dir))
+        ganzoo_here("train", "mlp", "--config", "dcgan.yaml", "-o", "x"))
+    assert "give the ARCHITECTURE" in one_line_error(ganzoo_here("train", "-o", "x", "--data", mnist_dir))
     assert not (tmp_path / "x").exists()

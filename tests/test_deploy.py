@@ -59,20 +59,18 @@ def test_torchscript_and_exported_program(name, fmt, suffix, tmp_path):
         assert torch.allclose(loaded(*feed.values()), expected, atol=1e-5)
 
 
-def test_cli_export_and_its_refusals(run_ganzoo, one_line_error, tmp_path):
-    made = run_ganzoo(["export", "mlp-mnist", "--format", "onnx", "-o", "g.onnx"], cwd=tmp_path)
+def test_cli_export_and_its_refusals(ganzoo_here, one_line_error, tmp_path):
+    made = ganzoo_here("export", "mlp-mnist", "--format", "onnx", "-o", "g.onnx")
     assert made.returncode == 0 and "inputs z -> images" in made.stdout, made.stderr
     before = (tmp_path / "g.onnx").read_bytes()
     assert "exists; pass --overwrite" in one_line_error(
-        run_ganzoo(["export", "mlp-mnist", "--format", "onnx", "-o", "g.onnx"], cwd=tmp_path))
+        ganzoo_here("export", "mlp-mnist", "--format", "onnx", "-o", "g.onnx"))
     assert "should end in .pt2" in one_line_error(
-        run_ganzoo(["export", "mlp-mnist", "--format", "exported-program", "-o", "g.onnx", "--overwrite"],
-                   cwd=tmp_path))
+        ganzoo_here("export", "mlp-mnist", "--format", "exported-program", "-o", "g.onnx", "--overwrite"))
     assert (tmp_path / "g.onnx").read_bytes() == before
     assert "'tflite' is not one of" in one_line_error(
-        run_ganzoo(["export", "mlp-mnist", "--format", "tflite", "-o", "g.tflite"], cwd=tmp_path))
+        ganzoo_here("export", "mlp-mnist", "--format", "tflite", "-o", "g.tflite"))
     assert "--option is for image-to-image models" in one_line_error(
-        run_ganzoo(["export", "mlp-mnist", "--format", "torchscript", "-o", "g.pt", "--option", "direction=a2b"],
-                   cwd=tmp_path))
-    assert "is not a training run folder" in one_line_error(run_ganzoo(["export", "mlp-mnist", "-o", "x"], cwd=tmp_path))
+        ganzoo_here("export", "mlp-mnist", "--format", "torchscript", "-o", "g.pt", "--option", "direction=a2b"))
+    assert "is not a training run folder" in one_line_error(ganzoo_here("export", "mlp-mnist", "-o", "x"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]  # no temporary file left

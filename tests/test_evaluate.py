@@ -89,7 +89,7 @@ def test_real_vs_real_with_too_few_images_warns_how_the_protocol_changed(ganzoo,
     assert "swd" in result.stdout and "real vs real" in result.stdout
 
 
-def test_bad_input_is_one_line(ganzoo, one_line_error, tmp_path, mnist_dir):
+def test_bad_input_is_one_line(ganzoo_here, one_line_error, tmp_path, mnist_dir):
     rgb = write_folder(tmp_path / "rgb", 4)
     cases = [
         (["eval", "dcgan-celeba", "--data", mnist_dir], "eval: the real set (mnist) is grey but the generated set "
@@ -106,5 +106,5 @@ def test_bad_input_is_one_line(ganzoo, one_line_error, tmp_path, mnist_dir):
          "none.pth does not exist; download it from https://github.com/mseitzer/pytorch-fid"),
     ]
     for args, expected in cases:
-        assert expected in one_line_error(ganzoo(*args)), args
+        assert expected in one_line_error(ganzoo_here(*args)), args
     assert not (tmp_path / "missing").exists()
