@@ -196,7 +196,7 @@ def collect(run: PlannedRun, metrics: list[str], extra: dict[str, Any]) -> dict[
     record = json.loads((run.run_dir / "run.json").read_text())
     return {"candidate": run.candidate.text, "seed": run.seed, "run": str(run.run_dir),
             "final": {m: curve[-1][1] for m, curve in curves.items() if curve}, "curves": curves,
-            "images_per_s": statistics.mean(speeds) if speeds else None,
+            "images_per_s": statistics.mean(speeds) if speeds else None, "hardware": summary.get("hardware"),
             "train_seconds": summary.get("train_seconds"), "images_seen": summary.get("images_seen"),
             "image": "x".join(map(str, _image_shape(run))),
             "parameters": extra.get("parameters"), "peak_memory_bytes": extra.get("peak_memory_bytes"),
@@ -252,7 +252,7 @@ def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, bud
         train_run(run, data, out_dir / f"{run.run_dir.name}.log")
     rows = [collect(run, metrics, {"peak_memory_bytes": max(_peaks(run), default=None),
                                    "parameters": parameters(run)}) for run in runs]
-    report = {"data": str(data), "budget_images": limit.images, "budget_seconds": limit.seconds,
+    report = {"machine": _machine(rows), "data": str(data), "budget_images": limit.images, "budget_seconds": limit.seconds,
               "budget": limit.describe(), "metrics": metrics, "seeds": seeds, "eval_n": eval_n,
               "evaluations": EVALUATIONS, "lower_is_better": {m: lower_is_better(m) for m in metrics},
               "candidates": summarise(rows, [c.text for c in parsed], metrics), "runs": rows}
@@ -260,6 +260,17 @@ def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, bud
     atomic_write_text(out_dir / TABLE, markdown(report))
     chart(report, out_dir / CHART)
     return report
+
+
+def _machine(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the runs trained on (from their summaries), the versions and the date of the report."""
+    import torch
+
+    from ganzoo.bench.machine import machine_facts
+
+    facts = machine_facts(torch.device("cpu"))
+    return {"hardware": sorted({r["hardware"] for r in rows if r.get("hardware")}), "versions": facts["versions"],
+            "date_utc": facts["date_utc"]}
 
 
 def summarise(rows: list[dict[str, Any]], candidates: list[str], metrics: list[str]) -> list[dict[str, Any]]:
@@ -292,6 +303,9 @@ def markdown(report: dict[str, Any]) -> str:
              + ", ".join(f"{m} ({arrows[m]})" for m in metrics)
              + f" logged during training on {report['eval_n']:,} images, {report['evaluations']} times and at step 0; "
              "each candidate otherwise with its own paper settings. Mean ± std over seeds.", "",
+             f"Trained on {' and '.join(report['machine']['hardware']) or 'unknown hardware'}; "
+             + ", ".join(f"{k} {v}" for k, v in report["machine"]["versions"].items())
+             + f"; {report['machine']['date_utc']}.", "",
              "| candidate | image | " + " | ".join(metrics)
              + " | images seen | images/s | train s | parameters G / D | peak memory |",
              "|---|---|" + "---|" * (len(metrics) + 5)]
@@ -305,9 +319,16 @@ def markdown(report: dict[str, Any]) -> str:
         params = row["parameters"] or {}
         memory = f"{row['peak_memory_bytes'] / 2**20:,.0f} MiB" if row["peak_memory_bytes"] else "-"
         lines.append(f"| `{row['candidate']}` | {row['image']} | " + " | ".join(cell(row[m]) for m in metrics)
-                     + f" | {cell(row['images_seen'], 3)} | {cell(row['images_per_s'], 3)} | {cell(row['train_seconds'], 3)} | "
+                     + f" | {_count(row['images_seen'])} | {cell(row['images_per_s'], 3)} | {cell(row['train_seconds'], 3)} | "
                      f"{params.get('generator', 0):,} / {params.get('discriminator', 0):,} | {memory} |")
     return "\n".join(lines) + "\n"
+
+
+def _count(stats: dict[str, Any]) -> str:
+    """A mean count in full (images seen: equal under an image budget, not under a time budget)."""
+    if stats["mean"] is None:
+        return "-"
+    return f"{stats['mean']:,.0f}" + (f" ± {_number(stats['std'], 2)}" if stats["std"] else "")
 
 
 def _number(value: float, digits: int) -> str:

@@ -163,8 +163,8 @@ def test_export_samples_png_has_one_row_per_class(exported):
     assert pixels.shape == (10 * CELL + 2, 8 * CELL + 2)  # 80 samples, 8 per class
 
 
-def test_sample_one_label(ganzoo, exported, tmp_path):
-    result = ganzoo("sample", exported, "--label", "7", "-n", "8", "-o", "out.png")
+def test_sample_one_label(ganzoo_here, exported, tmp_path):
+    result = ganzoo_here("sample", exported, "--label", "7", "-n", "8", "-o", "out.png")
     assert result.returncode == 0, result.stderr
     pixels = png(tmp_path / "out.png")
     # 8 images in the default square grid: 3 per row, 3 rows (the last one short)
@@ -172,13 +172,13 @@ def test_sample_one_label(ganzoo, exported, tmp_path):
     expected = expected_grid(exported, 8, torch.full((8,), 7), None)
     assert np.abs(expected.astype(int) - pixels.astype(int)).max() <= 1
     # and --nrow 8 puts them in one row
-    result = ganzoo("sample", exported, "--label", "7", "-n", "8", "--nrow", "8", "-o", "row.png")
+    result = ganzoo_here("sample", exported, "--label", "7", "-n", "8", "--nrow", "8", "-o", "row.png")
     assert result.returncode == 0, result.stderr
     assert png(tmp_path / "row.png").shape == (CELL + 2, 8 * CELL + 2)
 
 
-def test_sample_without_label_gives_one_row_per_class(ganzoo, exported, tmp_path):
-    result = ganzoo("sample", exported, "-n", "20", "-o", "grid.png")
+def test_sample_without_label_gives_one_row_per_class(ganzoo_here, exported, tmp_path):
+    result = ganzoo_here("sample", exported, "-n", "20", "-o", "grid.png")
     assert result.returncode == 0, result.stderr
     pixels = png(tmp_path / "grid.png")
     assert pixels.shape == (10 * CELL + 2, 2 * CELL + 2)  # 10 rows (classes) of 2
@@ -187,16 +187,16 @@ def test_sample_without_label_gives_one_row_per_class(ganzoo, exported, tmp_path
 
 
 @pytest.mark.parametrize("label", ["10", "-1"])
-def test_sample_label_out_of_range(ganzoo, one_line_error, exported, tmp_path, label):
-    result = ganzoo("sample", exported, f"--label={label}", "-n", "8", "-o", "out.png")
+def test_sample_label_out_of_range(ganzoo_here, one_line_error, exported, tmp_path, label):
+    result = ganzoo_here("sample", exported, f"--label={label}", "-n", "8", "-o", "out.png")
     line = one_line_error(result)
     assert f"label {label}" in line and "0 to 9" in line and "range" in line
     assert not (tmp_path / "out.png").exists()
     assert not list(tmp_path.iterdir())
 
 
-def test_label_on_an_unconditional_model(ganzoo, one_line_error, tmp_path):
-    result = ganzoo("sample", "mlp-mnist", "--label", "3", "-n", "4", "-o", "out.png")
+def test_label_on_an_unconditional_model(ganzoo_here, one_line_error, tmp_path):
+    result = ganzoo_here("sample", "mlp-mnist", "--label", "3", "-n", "4", "-o", "out.png")
     line = one_line_error(result)
     assert "not conditional" in line and "--label" in line
     assert not (tmp_path / "out.png").exists()
@@ -230,8 +230,8 @@ def test_cgan_refuses_unlabelled_data_even_with_num_classes_set(unlabelled, tmp_
         trainer.fit()
 
 
-def test_cgan_on_unlabelled_data_on_the_command_line(ganzoo, one_line_error, unlabelled, tmp_path):
-    result = ganzoo("train", "cgan", "--data", unlabelled, "-o", "run", "--steps", "1",
+def test_cgan_on_unlabelled_data_on_the_command_line(ganzoo_here, one_line_error, unlabelled, tmp_path):
+    result = ganzoo_here("train", "cgan", "--data", unlabelled, "-o", "run", "--steps", "1",
                     "--batch-size", "2", "--set", "g_width=8", "--set", "d_width=8")
     line = one_line_error(result)
     assert "no labels" in line and "labelled" in line

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganzoo.compare import compare, parse_budget, parse_candidate
 from ganzoo.errors import GanzooError
@@ -62,6 +63,8 @@ def test_a_killed_compare_resumes_without_rerunning_what_finished(write_mnist_su
     report = json.loads((out / "compare.json").read_text())
     assert report["budget_images"] == 400 and report["metrics"] == ["classifier-fd"] and report["seeds"] == 2
     assert report["eval_n"] == 100 and report["lower_is_better"] == {"classifier-fd": True}
+    assert report["machine"]["versions"]["torch"] == torch.__version__
+    assert report["machine"]["hardware"] == [report["runs"][0]["hardware"]] and "CPU" in report["runs"][0]["hardware"]
     assert [r["candidate"] for r in report["runs"]] == ["mlp:bce", "mlp:bce", "mlp:hinge", "mlp:hinge"]
     for run in report["runs"]:
         assert run["images_seen"] == 400 and run["train_config"]["steps"] == 8
@@ -75,7 +78,9 @@ def test_a_killed_compare_resumes_without_rerunning_what_finished(write_mnist_su
     table = (out / "compare.md").read_text()
     assert table in result.stdout
     assert "| `mlp:bce` | 1x28x28 |" in table and "| `mlp:hinge` | 1x28x28 |" in table
+    assert table.count(" | 400 | ") == 2  # the images each candidate saw, in full
     assert "400 images shown to the discriminator" in table and "Mean ± std over seeds" in table
+    assert f"Trained on {report['runs'][0]['hardware']}; torch {torch.__version__}" in table
     assert (out / "compare.png").stat().st_size > 0
 
 

@@ -105,11 +105,11 @@ def test_resume_restores_the_pools_and_matches_an_uninterrupted_run(unpaired: Pa
         assert torch.equal(final[key], value), key
 
 
-def test_an_empty_trainB_is_a_one_line_error(ganzoo, one_line_error, unpaired: Path, tmp_path: Path):
+def test_an_empty_trainB_is_a_one_line_error(ganzoo_here, one_line_error, unpaired: Path, tmp_path: Path):
     root = tmp_path / "data"
     write_domain(root / "trainA", 2, 0)
     (root / "trainB").mkdir()
-    line = one_line_error(ganzoo("train", "cyclegan", "--data", root, "-o", tmp_path / "run", "--steps", "1"))
+    line = one_line_error(ganzoo_here("train", "cyclegan", "--data", root, "-o", tmp_path / "run", "--steps", "1"))
     assert "trainB holds no images" in line
 
 
@@ -159,38 +159,38 @@ def test_domain_accuracy_needs_the_test_folders(tmp_path: Path):
 
 # --- the bundled model --------------------------------------------------------------------------
 
-def test_bundled_model_translates_a_folder_and_a_file(ganzoo, tmp_path: Path):
+def test_bundled_model_translates_a_folder_and_a_file(ganzoo_here, tmp_path: Path):
     inputs = tmp_path / "in"
     inputs.mkdir()
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(inputs / "photo.jpg")
     Image.fromarray(rng.integers(0, 256, (90, 100), dtype=np.uint8), "L").save(inputs / "grey.png")
     Image.fromarray(rng.integers(0, 256, (64, 64, 4), dtype=np.uint8), "RGBA").save(inputs / "alpha.png")
-    result = ganzoo("sample", "cyclegan-summer2winter", "--input", inputs, "--direction", "b2a", "-o", tmp_path / "out")
+    result = ganzoo_here("sample", "cyclegan-summer2winter", "--input", inputs, "--direction", "b2a", "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     sizes = {p.name: (Image.open(p).size, Image.open(p).mode) for p in (tmp_path / "out").iterdir()}
     assert sizes == {"photo.png": ((128, 128), "RGB"), "grey.png": ((100, 90), "RGB"),
                      "alpha.png": ((64, 64), "RGB")}, sizes
-    result = ganzoo("sample", "cyclegan-summer2winter", "--input", inputs / "photo.jpg", "--direction", "a2b",
+    result = ganzoo_here("sample", "cyclegan-summer2winter", "--input", inputs / "photo.jpg", "--direction", "a2b",
                     "-o", tmp_path / "one.png")
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "one.png").size == (128, 128)
 
 
-def test_sample_option_is_passed_to_translate_and_direction_is_its_alias(ganzoo, tmp_path: Path):
+def test_sample_option_is_passed_to_translate_and_direction_is_its_alias(ganzoo_here, tmp_path: Path):
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(photo)
     outputs = {}
     for name, flags in (("option", ["--option", "direction=b2a"]), ("alias", ["--direction", "b2a"]),
                         ("a2b", ["--option", "direction=a2b"])):
-        result = ganzoo("sample", "cyclegan-summer2winter", "--input", photo, *flags, "-o", tmp_path / f"{name}.png")
+        result = ganzoo_here("sample", "cyclegan-summer2winter", "--input", photo, *flags, "-o", tmp_path / f"{name}.png")
         assert result.returncode == 0, result.stderr
         outputs[name] = np.asarray(Image.open(tmp_path / f"{name}.png"))
     assert np.array_equal(outputs["option"], outputs["alias"])
     assert not np.array_equal(outputs["option"], outputs["a2b"])
-    bad = ganzoo("sample", "cyclegan-summer2winter", "--input", photo, "--option", "direction=up", "-o", tmp_path / "x.png")
+    bad = ganzoo_here("sample", "cyclegan-summer2winter", "--input", photo, "--option", "direction=up", "-o", tmp_path / "x.png")
     assert bad.returncode == 2 and "unknown direction 'up'" in bad.stderr and not (tmp_path / "x.png").exists()
-    noise = ganzoo("sample", "mlp-mnist", "--option", "direction=b2a", "-o", tmp_path / "grid.png")
+    noise = ganzoo_here("sample", "mlp-mnist", "--option", "direction=b2a", "-o", tmp_path / "grid.png")
     assert noise.returncode == 2 and "makes images from noise" in noise.stderr
 
 

@@ -101,19 +101,19 @@ def test_a_damaged_entry_is_rebuilt_never_trusted(folder, tmp_path, damage):
     assert with_record["bytes"] == entry.stat().st_size
 
 
-def test_an_unwritable_cache_directory_is_one_line(folder, tmp_path, run_ganzoo, one_line_error):
+def test_an_unwritable_cache_directory_is_one_line(folder, tmp_path, ganzoo_here, one_line_error):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(DataError, match="not writable"):
         load_image_folder(folder, 32, DataOptions(cache_dir=str(blocker / "cache")))
-    result = run_ganzoo(["train", "dcgan", "--data", str(folder), "-o", str(tmp_path / "run"), "--steps", "1",
+    result = ganzoo_here("train", "dcgan", "--data", str(folder), "-o", str(tmp_path / "run"), "--steps", "1",
                          "--set", "g_width=4", "--set", "d_width=4", "--set", "image_size=32",
-                         "--set", "batch_size=4"], env={"GANZOO_DATA_CACHE": str(blocker / "cache")})
+                         "--set", "batch_size=4", env={"GANZOO_DATA_CACHE": str(blocker / "cache")})
     assert "GANZOO_DATA_CACHE" in one_line_error(result) and "--no-cache" in one_line_error(result)
     assert not (tmp_path / "run").exists()
-    result = run_ganzoo(["train", "dcgan", "--data", str(folder), "-o", str(tmp_path / "run"), "--steps", "1",
+    result = ganzoo_here("train", "dcgan", "--data", str(folder), "-o", str(tmp_path / "run"), "--steps", "1",
                          "--no-cache", "--set", "g_width=4", "--set", "d_width=4", "--set", "image_size=32",
-                         "--set", "batch_size=4"], env={"GANZOO_DATA_CACHE": str(blocker / "cache")})
+                         "--set", "batch_size=4", env={"GANZOO_DATA_CACHE": str(blocker / "cache")})
     assert result.returncode == 0, result.stderr
 
 
@@ -161,15 +161,15 @@ def test_class_folders_give_labels_and_names(tmp_path):
     assert load_dataset(root, image_size=32, options=DataOptions(cache=False)).labels is None
 
 
-def test_class_folders_that_cannot_label_are_one_line(tmp_path, run_ganzoo, one_line_error):
+def test_class_folders_that_cannot_label_are_one_line(tmp_path, ganzoo_here, one_line_error):
     single = tmp_path / "single"
     write_images(single, 3, classes=("cats",))
     loose = tmp_path / "loose"
     write_images(loose, 4, classes=("cats", "dogs"))
     write_images(loose, 1, seed=3)
     for root, says in ((single, "one class folder (cats)"), (loose, "sits directly in")):
-        result = run_ganzoo(["train", "cgan", "--data", str(root), "-o", str(tmp_path / f"run-{root.name}"),
-                             "--set", "labels=folders", "--steps", "1"])
+        result = ganzoo_here("train", "cgan", "--data", str(root), "-o", str(tmp_path / f"run-{root.name}"),
+                             "--set", "labels=folders", "--steps", "1")
         assert says in one_line_error(result)
 
 

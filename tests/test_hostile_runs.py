@@ -28,33 +28,33 @@ def tiny_run(tmp_path_factory, mnist_dir):
 
 
 @pytest.mark.parametrize("target", ["run", "parent"])
-def test_export_over_its_own_run_is_refused(tiny_run, run_ganzoo, one_line_error, target):
+def test_export_over_its_own_run_is_refused(tiny_run, ganzoo_here, one_line_error, target):
     before = digest(tiny_run.parent)
     out = tiny_run if target == "run" else tiny_run.parent
-    line = one_line_error(run_ganzoo(["export", str(tiny_run), "-o", str(out), "--overwrite"]))
+    line = one_line_error(ganzoo_here("export", str(tiny_run), "-o", str(out), "--overwrite"))
     assert "would replace the run" in line
     assert digest(tiny_run.parent) == before
 
 
-def test_overwrite_replaces_only_a_pretrained_directory(tiny_run, run_ganzoo, one_line_error, tmp_path):
+def test_overwrite_replaces_only_a_pretrained_directory(tiny_run, ganzoo_here, one_line_error, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("years of work")
-    line = one_line_error(run_ganzoo(["export", str(tiny_run), "-o", str(mine), "--overwrite"]))
+    line = one_line_error(ganzoo_here("export", str(tiny_run), "-o", str(mine), "--overwrite"))
     assert "not a pretrained directory" in line
     assert (mine / "thesis.tex").read_text() == "years of work"
-    other_run = one_line_error(run_ganzoo(["export", str(tiny_run), "-o", str(tmp_path), "--overwrite"]))
+    other_run = one_line_error(ganzoo_here("export", str(tiny_run), "-o", str(tmp_path), "--overwrite"))
     assert "not a pretrained directory" in other_run
     exported = tmp_path / "exported"
-    assert run_ganzoo(["export", str(tiny_run), "-o", str(exported)]).returncode == 0
-    assert run_ganzoo(["export", str(tiny_run), "-o", str(exported), "--overwrite"]).returncode == 0
+    assert ganzoo_here("export", str(tiny_run), "-o", str(exported)).returncode == 0
+    assert ganzoo_here("export", str(tiny_run), "-o", str(exported), "--overwrite").returncode == 0
 
 
 @pytest.mark.parametrize("setting", ["lr_g=Infinity", "lr_d=NaN", "r1_weight=Infinity"])
-def test_non_finite_settings_are_refused_before_anything_is_written(run_ganzoo, one_line_error, mnist_dir,
+def test_non_finite_settings_are_refused_before_anything_is_written(ganzoo_here, one_line_error, mnist_dir,
                                                                   tmp_path, setting):
-    result = run_ganzoo(["train", "mlp", "--data", str(mnist_dir), "-o", str(tmp_path / "run"), "--set", setting,
-                         *TINY])
+    result = ganzoo_here("train", "mlp", "--data", str(mnist_dir), "-o", str(tmp_path / "run"), "--set", setting,
+                         *TINY)
     assert "finite" in one_line_error(result)
     assert not (tmp_path / "run").exists()
 

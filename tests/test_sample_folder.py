@@ -35,17 +35,16 @@ def test_image_i_comes_from_seed_s_plus_i_whatever_the_batch(dcgan_mnist, tmp_pa
     assert torch.equal(read_image(tmp_path / "a" / "000004.png"), expected)
 
 
-def test_a_folder_resumes_and_refuses_another_seed(dcgan_mnist, tmp_path, run_ganzoo, one_line_error):
+def test_a_folder_resumes_and_refuses_another_seed(dcgan_mnist, tmp_path, ganzoo_here, one_line_error):
     out = tmp_path / "faces"
     write_folder(dcgan_mnist, out, 6, model="dcgan-mnist", seed=0)
     before = {p.name: p.read_bytes() for p in out.glob("*.png")}
     for name in ("000001.png", "000004.png"):
         (out / name).unlink()
-    again = run_ganzoo(["sample", "dcgan-mnist", "-n", "6", "--out-dir", str(out)], cwd=tmp_path)
+    again = ganzoo_here("sample", "dcgan-mnist", "-n", "6", "--out-dir", str(out))
     assert again.returncode == 0 and "wrote 2 images (4 already there)" in again.stdout, again.stderr
     assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
-    line = one_line_error(run_ganzoo(["sample", "dcgan-mnist", "-n", "6", "--out-dir", str(out), "--seed", "1"],
-                                     cwd=tmp_path))
+    line = one_line_error(ganzoo_here("sample", "dcgan-mnist", "-n", "6", "--out-dir", str(out), "--seed", "1"))
     assert "holds samples made with another seed" in line
     assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
 
@@ -72,7 +71,7 @@ def test_npz_holds_the_images_of_the_png_folder(dcgan_mnist, tmp_path):
     assert manifest["format"] == "npz" and manifest["seed"] == 3
 
 
-def test_eval_fake_dir_measures_exactly_the_images_in_the_folder(dcgan_mnist, tmp_path, mnist_dir, run_ganzoo):
+def test_eval_fake_dir_measures_exactly_the_images_in_the_folder(dcgan_mnist, tmp_path, mnist_dir, ganzoo_here):
     from ganzoo.data.dataset import load_dataset
     from ganzoo.metrics.evaluate import build_metric
 
@@ -84,26 +83,24 @@ def test_eval_fake_dir_measures_exactly_the_images_in_the_folder(dcgan_mnist, tm
     direct = build_metric("swd").compute(real.__class__(real.images[:64], None, None), read_folder(out), seed=0)
     assert entry["value"] == pytest.approx(direct.value, rel=1e-9)
     assert report["model"]["source"] == f"64 images in {out}"
-    cli = run_ganzoo(["eval", "--fake-dir", str(out), "--real-dir", str(mnist_dir), "-m", "swd", "-n", "64"],
-                     cwd=tmp_path)
+    cli = ganzoo_here("eval", "--fake-dir", str(out), "--real-dir", str(mnist_dir), "-m", "swd", "-n", "64")
     assert cli.returncode == 0 and f"{entry['value']:.4g}"[:4] in cli.stdout, cli.stdout + cli.stderr
 
 
-def test_bad_folder_input_is_one_line(tmp_path, run_ganzoo, one_line_error):
+def test_bad_folder_input_is_one_line(tmp_path, ganzoo_here, one_line_error):
     assert "--out-dir writes single images from noise" in one_line_error(
-        run_ganzoo(["sample", "dcgan-mnist", "--out-dir", "x", "-o", "y.png"], cwd=tmp_path))
+        ganzoo_here("sample", "dcgan-mnist", "--out-dir", "x", "-o", "y.png"))
     assert "translates images; --out-dir is for models that sample from noise" in one_line_error(
-        run_ganzoo(["sample", "srgan-x4", "--out-dir", "x", "-n", "2"], cwd=tmp_path))
+        ganzoo_here("sample", "srgan-x4", "--out-dir", "x", "-n", "2"))
     assert "'gif' is not one of" in one_line_error(
-        run_ganzoo(["sample", "dcgan-mnist", "--out-dir", "x", "--format", "gif"], cwd=tmp_path))
+        ganzoo_here("sample", "dcgan-mnist", "--out-dir", "x", "--format", "gif"))
     assert "--format is for --out-dir" in one_line_error(
-        run_ganzoo(["sample", "dcgan-mnist", "--format", "jpg"], cwd=tmp_path))
+        ganzoo_here("sample", "dcgan-mnist", "--format", "jpg"))
     (tmp_path / "file").write_text("not a folder")
     assert "Directory 'file' is a file" in one_line_error(
-        run_ganzoo(["sample", "dcgan-mnist", "--out-dir", "file", "-n", "2"], cwd=tmp_path))
+        ganzoo_here("sample", "dcgan-mnist", "--out-dir", "file", "-n", "2"))
     assert (tmp_path / "file").read_text() == "not a folder"
-    assert "cannot write 'grid.gif'" in one_line_error(run_ganzoo(["sample", "dcgan-mnist", "-o", "grid.gif"],
-                                                                  cwd=tmp_path))
+    assert "cannot write 'grid.gif'" in one_line_error(ganzoo_here("sample", "dcgan-mnist", "-o", "grid.gif"))
 
 
 def test_a_full_disk_while_writing_a_folder_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatch):
@@ -137,10 +134,10 @@ def test_a_full_disk_while_writing_a_folder_is_one_line_and_keeps_what_was_writt
             image.load()
 
 
-def test_o_a_folder_puts_the_grid_inside_it(tmp_path, run_ganzoo):
-    made = run_ganzoo(["sample", "mlp-mnist", "-n", "4", "-o", "grids/", "-q"], cwd=tmp_path)
+def test_o_a_folder_puts_the_grid_inside_it(tmp_path, ganzoo_here):
+    made = ganzoo_here("sample", "mlp-mnist", "-n", "4", "-o", "grids/", "-q")
     assert made.returncode == 0, made.stderr
     assert sorted(p.name for p in (tmp_path / "grids").iterdir()) == ["samples.latents.npy", "samples.png"]
     (tmp_path / "existing").mkdir()
-    again = run_ganzoo(["sample", "mlp-mnist", "-n", "4", "-o", "existing", "-q"], cwd=tmp_path)
+    again = ganzoo_here("sample", "mlp-mnist", "-n", "4", "-o", "existing", "-q")
     assert again.returncode == 0 and (tmp_path / "existing" / "samples.png").is_file()

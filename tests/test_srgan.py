@@ -191,17 +191,17 @@ def test_sr_metric_on_a_tiny_model(tmp_path: Path) -> None:
 # --- the bundled model through the CLI -------------------------------------------------------
 
 
-def test_sample_upscales_any_image_by_four(ganzoo, tmp_path: Path) -> None:
+def test_sample_upscales_any_image_by_four(ganzoo_here, tmp_path: Path) -> None:
     noise_image((23, 17), mode="L").save(tmp_path / "small.png")
-    result = ganzoo("sample", "srgan-x4", "--input", "small.png", "-o", "big.png")
+    result = ganzoo_here("sample", "srgan-x4", "--input", "small.png", "-o", "big.png")
     assert result.returncode == 0, result.stderr
     with Image.open(tmp_path / "big.png") as big:
         assert big.size == (92, 68) and big.mode == "RGB"
 
 
 @pytest.mark.parametrize("model", ["srresnet-x4", "srgan-x4"])
-def test_eval_on_set5_reports_the_model_beside_bicubic(ganzoo, tmp_path: Path, data_root: Path, model: str) -> None:
-    result = ganzoo("eval", model, "--data", data_root / "sr" / "Set5" / "x4", "-m", "sr", "-o", "report.json")
+def test_eval_on_set5_reports_the_model_beside_bicubic(ganzoo_here, tmp_path: Path, data_root: Path, model: str) -> None:
+    result = ganzoo_here("eval", model, "--data", data_root / "sr" / "Set5" / "x4", "-m", "sr", "-o", "report.json")
     assert result.returncode == 0, result.stderr
     entry = json.loads((tmp_path / "report.json").read_text())["results"][0]
     details = entry["details"]
@@ -216,20 +216,20 @@ def test_eval_on_set5_reports_the_model_beside_bicubic(ganzoo, tmp_path: Path, d
         assert details["psnr_y"] > details["bicubic_psnr_y"] + 0.1
 
 
-def test_bad_input_is_one_line(ganzoo, one_line_error, tmp_path: Path, data_root: Path) -> None:
+def test_bad_input_is_one_line(ganzoo_here, one_line_error, tmp_path: Path, data_root: Path) -> None:
     noise_image((3, 2)).save(tmp_path / "tiny.png")
-    assert "at least 4x4" in one_line_error(ganzoo("sample", "srgan-x4", "--input", "tiny.png", "-o", "o.png"))
+    assert "at least 4x4" in one_line_error(ganzoo_here("sample", "srgan-x4", "--input", "tiny.png", "-o", "o.png"))
     noise_image((8, 8)).save(tmp_path / "ok.png")
     assert "no direction option" in one_line_error(
-        ganzoo("sample", "srgan-x4", "--input", "ok.png", "-o", "o.png", "--direction", "a2b"))
+        ganzoo_here("sample", "srgan-x4", "--input", "ok.png", "-o", "o.png", "--direction", "a2b"))
     pairs = tmp_path / "pairs"
     pairs.mkdir()
     noise_image((30, 32)).save(pairs / "a_HR.png")
     noise_image((7, 8)).save(pairs / "a_LR.png")
-    assert "not divisible by the scale 4" in one_line_error(ganzoo("eval", "srgan-x4", "--data", pairs, "-m", "sr"))
+    assert "not divisible by the scale 4" in one_line_error(ganzoo_here("eval", "srgan-x4", "--data", pairs, "-m", "sr"))
     noise_image((32, 32)).save(pairs / "a_HR.png")
     noise_image((9, 8)).save(pairs / "a_LR.png")
-    assert "x4 of it should be" in one_line_error(ganzoo("eval", "srgan-x4", "--data", pairs, "-m", "sr"))
+    assert "x4 of it should be" in one_line_error(ganzoo_here("eval", "srgan-x4", "--data", pairs, "-m", "sr"))
 
 
 def test_translate_refuses_what_it_cannot_upscale() -> None:
