@@ -364,7 +364,7 @@ def chart(report: dict[str, Any], path: Path) -> None:
         row[0].legend(fontsize=8)
         row[1].legend(fontsize=8)
     figure.tight_layout()
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as tmp:
-        figure.savefig(tmp.name, dpi=90)
-    os.replace(tmp.name, path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")  # a plain file's permissions, renamed into place
+    figure.savefig(tmp, dpi=90)
     plt.close(figure)
+    os.replace(tmp, path)
