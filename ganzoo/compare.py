@@ -1,6 +1,7 @@
 """``ganzoo compare``: candidates (architecture, loss, settings) trained on the same data, to the
-same budget (images shown to the discriminator, or minutes of training), with the same metrics logged during training
-at the same points, over the same seeds; then a table, a JSON report and a chart.
+same budget (images shown to the discriminator, or minutes of training), with the same metrics
+logged during training at the same points, over the same seeds; then a table, a JSON report and
+a chart.
 
 Each candidate and seed is an ordinary run directory under the output directory, trained by
 ``ganzoo train`` in its own process (so its peak memory is its own). A comparison that stops is
@@ -252,8 +253,9 @@ def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, bud
         train_run(run, data, out_dir / f"{run.run_dir.name}.log")
     rows = [collect(run, metrics, {"peak_memory_bytes": max(_peaks(run), default=None),
                                    "parameters": parameters(run)}) for run in runs]
-    report = {"machine": _machine(rows), "data": str(data), "budget_images": limit.images, "budget_seconds": limit.seconds,
-              "budget": limit.describe(), "metrics": metrics, "seeds": seeds, "eval_n": eval_n,
+    report = {"machine": _machine(rows), "data": str(data), "budget_images": limit.images,
+              "budget_seconds": limit.seconds, "budget": limit.describe(), "metrics": metrics, "seeds": seeds,
+              "eval_n": eval_n,
               "evaluations": EVALUATIONS, "lower_is_better": {m: lower_is_better(m) for m in metrics},
               "candidates": summarise(rows, [c.text for c in parsed], metrics), "runs": rows}
     atomic_write_text(out_dir / REPORT, json.dumps(report, indent=2) + "\n")
@@ -319,7 +321,8 @@ def markdown(report: dict[str, Any]) -> str:
         params = row["parameters"] or {}
         memory = f"{row['peak_memory_bytes'] / 2**20:,.0f} MiB" if row["peak_memory_bytes"] else "-"
         lines.append(f"| `{row['candidate']}` | {row['image']} | " + " | ".join(cell(row[m]) for m in metrics)
-                     + f" | {_count(row['images_seen'])} | {cell(row['images_per_s'], 3)} | {cell(row['train_seconds'], 3)} | "
+                     + f" | {_count(row['images_seen'])} | {cell(row['images_per_s'], 3)} | "
+                     f"{cell(row['train_seconds'], 3)} | "
                      f"{params.get('generator', 0):,} / {params.get('discriminator', 0):,} | {memory} |")
     return "\n".join(lines) + "\n"
 
