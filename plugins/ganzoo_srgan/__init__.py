@@ -33,4 +33,4 @@ def register_pretrained(register: Callable[..., None]) -> None:
     register("srresnet-x4", PRETRAINED / "srresnet-x4", architecture="srgan",
              description="x4 super-resolution, PSNR-oriented (SRResNet, phase 1) on BSDS200: "
                          "ganzoo sample srresnet-x4 --input IMG -o OUT",
-             repo_id="ganzoo/srresnet-x4", sha256="5d101a457c88b2633655922f028c40d4a2162b9c8ebfd8849d170210babffb68")
+             repo_id="ganzoo/srresnet-x4", sha256="8bfbcdd97f81a20ef5d8318f4347f0d6a4746d7f0730d6e67f7899e7e21cd739")
