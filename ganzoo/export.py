@@ -49,6 +49,13 @@ def record_evaluation(directory: str | Path, report: dict[str, Any]) -> Path:
     return directory
 
 
+def preview_grid(run_dir: Path, checkpoint: Path) -> Path | None:
+    """The run's last preview grid drawn at or before ``checkpoint``'s step (both are named
+    ``step_NNNNNNNN``), so that an exported earlier checkpoint is not shown by later samples."""
+    grids = sorted(path for path in (run_dir / "samples").glob("step_*.png") if path.stem <= checkpoint.name)
+    return grids[-1] if grids else None
+
+
 def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False,
                use_ema: bool = True, dataset: dict[str, Any] | None = None,
                notes: str = "", best: str | None = None, with_discriminator: bool = False) -> Path:
@@ -80,12 +87,12 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = Fa
         discriminator = ckpt.unpack_weights(recipe, "discriminators.")
     training = {**(state.get("summary") or {}), **chosen_by}
     samples = None
-    if generator.latent_dim is None:  # image-to-image: the run's last preview grid shows what it does
-        from PIL import Image
+    if generator.latent_dim is None:  # image-to-image: a preview grid of the run shows what it does
+        grid_path = preview_grid(run_dir, checkpoint)
+        if grid_path is not None:
+            from PIL import Image
 
-        grids = sorted((run_dir / "samples").glob("step_*.png"))
-        if grids:
-            with Image.open(grids[-1]) as grid:
+            with Image.open(grid_path) as grid:
                 samples = grid.copy()
     return save_pretrained(
         generator.eval(),

@@ -83,3 +83,15 @@ def test_export_best_without_logged_metric_is_one_line(mnist_dir, tmp_path, ganz
     result = ganzoo("export", run_dir, "-o", tmp_path / "out", "--best", "swd")
     assert "logged no eval_swd at a step that has a checkpoint" in one_line_error(result)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_exported_translator_shows_the_preview_grid_of_its_own_checkpoint(tmp_path):
+    from ganzoo.export import preview_grid
+
+    (tmp_path / "samples").mkdir()
+    for step in (500, 1000, 1500):
+        (tmp_path / "samples" / f"step_{step:08d}.png").write_bytes(b"")
+    grid = preview_grid(tmp_path, tmp_path / "checkpoints" / "step_00001200")
+    assert grid == tmp_path / "samples" / "step_00001000.png"  # not the later step-1500 grid
+    assert preview_grid(tmp_path, tmp_path / "checkpoints" / "step_00000400") is None
+    assert preview_grid(tmp_path, tmp_path / "checkpoints" / "step_00001500").name == "step_00001500.png"
