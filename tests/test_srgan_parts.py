@@ -281,6 +281,19 @@ def test_tiles_overlapping_by_the_receptive_radius_stitch_exactly() -> None:
     assert (seams - full).abs().max() > 1e-4
 
 
+def test_translate_stitches_its_tiles_exactly_by_default() -> None:
+    generator = tiny_generator(blocks=8)  # radius 24: wider than a fixed overlap of 16
+    with torch.no_grad():
+        for conv in (m for m in generator.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.weight.mul_(2)  # stronger responses, so that edge errors survive quantisation
+    image = random_uint8(3, 29, 23)
+    with torch.no_grad():
+        whole = to_unsigned(generator(to_signed(image)[None])[0].clamp(-1, 1))
+    assert torch.equal(generator.translate(image[None], tile=8)[0], whole)
+    seams = generator.translate(image[None], tile=8, overlap=16)[0]  # less than the radius: not exact
+    assert not torch.equal(seams, whole)
+
+
 def test_upscale_adapts_channels_and_rejects_what_it_cannot() -> None:
     generator = tiny_generator()
     grey, rgba = random_uint8(1, 6, 6), random_uint8(4, 6, 6)

@@ -120,9 +120,12 @@ class SRResNet(Generator):
         radius = 4 + 2 * self.num_blocks + 1 + sum(0.5**i for i in range(stages)) + 4 / self.scale
         return math.ceil(radius)
 
-    def translate(self, images: Tensor, *, tile: int = 128, overlap: int = 16, **options: Any) -> Tensor:
+    def translate(self, images: Tensor, *, tile: int = 128, overlap: int | None = None,
+                  **options: Any) -> Tensor:
         """uint8 LR images (N, C, h, w) -> uint8 SR images (N, C, h * scale, w * scale), run tile
-        by tile (``ganzoo_srgan.upscale``: memory bounded by ``tile``, not by the image)."""
+        by tile (``ganzoo_srgan.upscale``: memory bounded by ``tile``, not by the image). Tiles
+        overlap by ``receptive_radius`` unless ``overlap`` says otherwise, so they stitch to
+        exactly the whole-image pass."""
         from ganzoo_srgan.upscale import upscale
 
         if options:
@@ -131,6 +134,7 @@ class SRResNet(Generator):
         if not isinstance(images, Tensor) or images.dim() != 4:
             shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
             raise DataError(f"translate expects uint8 images shaped (N, C, H, W), got {shape}")
+        overlap = self.receptive_radius if overlap is None else overlap
         return torch.stack([upscale(self, image, tile, overlap) for image in images])
 
     def forward(self, lr: Tensor) -> Tensor:
