@@ -31,4 +31,4 @@ def register_pretrained(register: Callable[..., None]) -> None:
              description="CycleGAN between Yosemite summer (A) and winter (B) photos: "
                          "--input IMG --direction a2b|b2a",
              repo_id="ganzoo/cyclegan-summer2winter",
-             sha256="49a7a151f24aae06d22a2c91e905c8b72af7684d760fccac799b6ecf41ea1290")
+             sha256="22c62155b8000360fa398beaa4816f73621e7f4d9b018b11f45f414297a0d113")
