@@ -255,8 +255,7 @@ def compare(candidates: list[str], data: str | Path, out_dir: str | Path, *, bud
                                    "parameters": parameters(run)}) for run in runs]
     report = {"machine": _machine(rows), "data": str(data), "budget_images": limit.images,
               "budget_seconds": limit.seconds, "budget": limit.describe(), "metrics": metrics, "seeds": seeds,
-              "eval_n": eval_n,
-              "evaluations": EVALUATIONS, "lower_is_better": {m: lower_is_better(m) for m in metrics},
+              "eval_n": eval_n, "evaluations": EVALUATIONS, "lower_is_better": {m: lower_is_better(m) for m in metrics},
               "candidates": summarise(rows, [c.text for c in parsed], metrics), "runs": rows}
     atomic_write_text(out_dir / REPORT, json.dumps(report, indent=2) + "\n")
     atomic_write_text(out_dir / TABLE, markdown(report))
