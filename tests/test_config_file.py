@@ -55,3 +55,11 @@ def test_bad_config_files_are_one_line(ganzoo_here, one_line_error, tmp_path, mn
         ganzoo_here("train", "mlp", "--config", "dcgan.yaml", "-o", "x"))
     assert "give the ARCHITECTURE" in one_line_error(ganzoo_here("train", "-o", "x", "--data", mnist_dir))
     assert not (tmp_path / "x").exists()
+
+
+def test_print_config_shows_the_model_config_an_init_from_run_takes(ganzoo_here, tmp_path):
+    shown = ganzoo_here("train", "dcgan", "--init-from", "dcgan-celeba", "--set", "d_width=48", "--print-config")
+    assert shown.returncode == 0, shown.stderr
+    resolved = json.loads(shown.stdout)  # the bundled model is widths 32; the dcgan default is 64
+    assert resolved["model_config"]["g_width"] == 32 and resolved["model_config"]["d_width"] == 48
+    assert resolved["train_config"]["init_from"] == "dcgan-celeba"

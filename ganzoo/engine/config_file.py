@@ -65,10 +65,10 @@ def resolved_config(architecture: str, settings: dict[str, Any]) -> dict[str, An
     size: the full model and training configs (``--print-config``)."""
     import dataclasses
 
-    from ganzoo.engine.run import get_architecture, resolve_settings
+    from ganzoo.engine.run import get_architecture, resolve_settings, with_source_defaults
 
     arch = get_architecture(architecture)
-    model_values, train_config = resolve_settings(arch, settings)
+    model_values, train_config = resolve_settings(arch, with_source_defaults(architecture, settings))
     model_config = arch.make_config(model_values)
     return {"architecture": architecture,
             "model_config": dataclasses.asdict(model_config) if dataclasses.is_dataclass(model_config) else model_values,

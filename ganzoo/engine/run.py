@@ -149,6 +149,20 @@ def _check_shapes(recipe: Recipe, dataset: ImageDataset) -> None:
         )
 
 
+def with_source_defaults(architecture: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` over the model config of the model ``init_from`` names (fine-tuning: the
+    source's model config is the default); unchanged without ``init_from``."""
+    if not settings.get("init_from"):
+        return settings
+    from ganzoo.engine.finetune import source_config
+
+    source_arch, source_model = source_config(str(settings["init_from"]))
+    if source_arch != architecture:
+        raise GanzooError(f"--init-from {settings['init_from']} is a {source_arch!r} model; train {source_arch} "
+                          f"to fine-tune it, not {architecture}")
+    return {**source_model, **settings}
+
+
 def start_run(
     architecture: str,
     data: Any,
@@ -167,15 +181,7 @@ def start_run(
     run_dir = Path(run_dir)
     _check_new_run_dir(run_dir)
     arch = get_architecture(architecture)
-    settings = dict(settings or {})
-    if settings.get("init_from"):  # fine-tuning: the source's model config is the default
-        from ganzoo.engine.finetune import source_config
-
-        source_arch, source_model = source_config(str(settings["init_from"]))
-        if source_arch != architecture:
-            raise GanzooError(f"--init-from {settings['init_from']} is a {source_arch!r} model; train {source_arch} "
-                              f"to fine-tune it, not {architecture}")
-        settings = {**source_model, **settings}
+    settings = with_source_defaults(architecture, dict(settings or {}))
     model_values, train_config = resolve_settings(arch, settings)
     if train_config.eval_data:  # recorded absolute, as the data path is: a resume may run elsewhere
         train_config.eval_data = str(Path(train_config.eval_data).resolve())
